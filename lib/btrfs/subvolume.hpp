@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+// Subvolume operations over directory fds: the only place (with quota.cpp, attributes.cpp)
+// that talks to btrfs. Every call is relative to an open directory; no path strings are rebuilt.
+#pragma once
+
+#include "../unique_fd.hpp"
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace buttervolume::btrfs {
+
+using Uuid = std::array<std::uint8_t, 16>;
+
+/// Canonical text form of a UUID (8-4-4-4-12 lower-case hex); empty for an all-zero UUID.
+std::string uuid_to_string(const Uuid& uuid);
+
+struct SubvolumeInfo {
+    std::uint64_t id = 0;
+    std::uint64_t parent_id = 0;
+    Uuid uuid{};
+    Uuid parent_uuid{};
+    Uuid received_uuid{};
+    std::uint64_t generation = 0;
+    std::uint64_t ctransid = 0;
+    std::uint64_t otransid = 0;
+    std::uint64_t stransid = 0;
+    std::uint64_t rtransid = 0;
+    bool read_only = false;
+    std::chrono::system_clock::time_point otime;
+    std::chrono::system_clock::time_point ctime;
+};
+
+/// True when fd is on a btrfs filesystem.
+bool is_btrfs(int fd);
+
+/// True when fd is the root directory of a btrfs subvolume (inode 256 on btrfs).
+bool is_subvolume(int fd);
+
+/// Same, for dirfd/name, without following a symlink.
+bool is_subvolume_at(int dirfd, const char* name);
+
+/// The subvolume info of the subvolume fd is the root of. `shown` names it in errors.
+SubvolumeInfo subvolume_info(int fd, std::string_view shown);
+
+/// Creates an empty subvolume dirfd/name.
+void create_subvolume(int dirfd, const char* name, std::string_view shown);
+
+/// Snapshots the subvolume at source_fd into dirfd/name.
+void create_snapshot(int source_fd, int dirfd, const char* name, bool read_only, std::string_view shown);
+
+/// Deletes the subvolume dirfd/name; recursive also deletes nested subvolumes first.
+void delete_subvolume(int dirfd, const char* name, bool recursive, std::string_view shown);
+
+/// Sets or clears the read-only flag of the subvolume at fd.
+void set_read_only(int fd, bool read_only, std::string_view shown);
+
+} // namespace buttervolume::btrfs

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+// Pool::Impl: the open directories of a pool, shared by the files that implement Pool's operations.
+#pragma once
+
+#include "btrfs/quota.hpp"
+#include "locks.hpp"
+#include "unique_fd.hpp"
+
+#include <buttervolume/pool.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace buttervolume {
+
+struct Pool::Impl {
+    PoolPaths paths;
+    UniqueFd volumes;
+    UniqueFd snapshots;
+    UniqueFd config;
+    UniqueFd state;
+    UniqueFd locks;
+    std::optional<btrfs::Quota> quota;
+
+    explicit Impl(const PoolPaths& p);
+
+    VolumeLock lock(std::string_view name) const { return VolumeLock(locks.get(), name); }
+
+    /// Reads the volume whose root is fd.
+    Volume read_volume(int fd, std::string_view name) const;
+
+    /// Removes leftovers of interrupted creates and removes (".tmp.*", ".trash.*" in volumes/)
+    /// whose owner no longer holds the volume's lock.
+    void remove_leftovers() const;
+};
+
+/// A fresh random suffix for temporary names.
+std::string random_suffix();
+
+/// Prefixes of temporary entries in volumes/: never valid volume names (they start with a dot).
+inline constexpr std::string_view tmp_prefix = ".tmp.";
+inline constexpr std::string_view trash_prefix = ".trash.";
+
+} // namespace buttervolume

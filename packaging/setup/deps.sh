@@ -1,0 +1,18 @@
+#!/bin/sh
+# Installs the Debian 12 packages buttervolume needs: build (always) and test (with "test").
+# Safe to re-run: it installs only what is missing.
+set -eu
+build="meson ninja-build g++ pkg-config libbtrfsutil-dev libcpp-httplib-dev rapidjson-dev libfmt-dev btrfs-progs"
+testpkgs="catch2 e2fsprogs util-linux docker.io busybox-static openssh-server openssh-client rsync clang python3 iproute2"
+want=$build
+[ "${1:-}" = test ] && want="$build $testpkgs"
+missing=""
+for p in $want; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends $missing >/dev/null
+fi

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+// Main of the root-only suites: skips loudly (exit 77) without root, runs the tests in a child
+// process and cleans up the scratch directory afterwards, even when a test crashed.
+#define CATCH_CONFIG_RUNNER
+#include "../catch.hpp"
+#include "fixture.hpp"
+
+#include <fmt/format.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace {
+// Unmounts everything still mounted below dir, deepest first.
+void unmount_below(const fs::path& dir)
+{
+    std::ifstream in("/proc/self/mountinfo");
+    std::vector<std::string> mounts;
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream fields(line);
+        std::string id, parent, devno, root, mountpoint;
+        fields >> id >> parent >> devno >> root >> mountpoint;
+        if (mountpoint.starts_with(dir.native()))
+            mounts.push_back(mountpoint);
+    }
+    for (auto it = mounts.rbegin(); it != mounts.rend(); ++it)
+        buttervolume::test::run({"umount", "-l", *it});
+}
+} // namespace
+
+int main(int argc, char** argv)
+{
+    if (::geteuid() != 0) {
+        fmt::print(stderr, "SKIP: {} needs root (loop-mounted btrfs); run the suite as root, as CI does\n", argv[0]);
+        return 77;
+    }
+    fs::path scratch = fs::temp_directory_path() / fmt::format("bv-test.{}", ::getpid());
+    ::setenv("BV_TEST_SCRATCH", scratch.c_str(), 1);
+    pid_t child = ::fork();
+    if (child == 0)
+        std::_Exit(Catch::Session().run(argc, argv));
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    unmount_below(scratch);
+    std::error_code ec;
+    fs::remove_all(scratch, ec);
+    if (WIFSIGNALED(status)) {
+        fmt::print(stderr, "test process killed by signal {}\n", WTERMSIG(status));
+        return 1;
+    }
+    return WEXITSTATUS(status);
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""Prints 'N passed, N failed' from meson's testlog.json.
+
+Catch2 executables count their test cases (their closing line is parsed from the logged
+output); any other test counts as one. A suite that skipped while running as root counts as
+failed: CI runs every suite as root, and a root suite that did not run proves nothing.
+"""
+import json
+import os
+import re
+import sys
+
+passed = failed = skipped = 0
+problems = []
+with open(sys.argv[1]) as log:
+    for line in log:
+        t = json.loads(line)
+        name, result, out = t["name"], t["result"], t.get("stdout") or ""
+        if result == "SKIP":
+            if os.geteuid() == 0:
+                failed += 1
+                problems.append(f"{name}: skipped although running as root")
+            else:
+                skipped += 1
+            continue
+        ok = result in ("OK", "EXPECTEDFAIL")
+        m = re.search(r"test cases:\s+(\d+) \|\s+(\d+) passed \|\s+(\d+) failed", out)
+        a = re.search(r"All tests passed \(\d+ assertions? in (\d+) test cases?\)", out)
+        if a and ok:
+            passed += int(a.group(1))
+        elif m:
+            passed += int(m.group(2))
+            failed += max(int(m.group(3)), 0 if ok else 1)
+        elif ok:
+            passed += 1
+        else:
+            failed += 1
+        if not ok:
+            problems.append(f"{name}: {result}")
+for p in problems:
+    print(p, file=sys.stderr)
+line = f"{passed} passed, {failed} failed"
+if skipped:
+    line += f", {skipped} skipped"
+print(line)
+sys.exit(1 if failed else 0)
