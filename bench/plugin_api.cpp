@@ -22,7 +22,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -85,6 +87,47 @@ std::string mib(const std::string& kib)
     return kib == "?" ? kib : fmt::format("{:.1f} MiB", std::stod(kib) / 1024.0);
 }
 
+// User + system CPU time of pid, in ms (clock-tick resolution).
+double cpu_ms(pid_t pid)
+{
+    std::ifstream in(fmt::format("/proc/{}/stat", pid));
+    std::string all((std::istreambuf_iterator<char>(in)), {});
+    auto rest = all.substr(all.rfind(')') + 2);
+    std::istringstream fields(rest);
+    std::string f;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> f; ++i) {
+        if (i == 14)
+            utime = std::stoull(f);
+        if (i == 15)
+            stime = std::stoull(f);
+    }
+    return static_cast<double>(utime + stime) * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// The handler times the daemon logged for endpoint since byte offset `from` of its log.
+std::vector<double> logged_ms(const fs::path& log, std::size_t from, const std::string& endpoint)
+{
+    std::ifstream in(log);
+    in.seekg(static_cast<std::streamoff>(from));
+    std::vector<double> out;
+    std::string needle = " info " + endpoint + " ";
+    for (std::string line; std::getline(in, line);) {
+        if (line.find(needle) == std::string::npos || !line.ends_with("ms"))
+            continue;
+        auto sp = line.rfind(' ');
+        out.push_back(std::stod(line.substr(sp + 1, line.size() - sp - 3)));
+    }
+    return out;
+}
+
+std::size_t log_size(const fs::path& p)
+{
+    std::error_code ec;
+    auto n = fs::file_size(p, ec);
+    return ec ? 0 : static_cast<std::size_t>(n);
+}
+
 bool activate_once(const fs::path& sock)
 {
     sockaddr_un addr{};
@@ -108,7 +151,7 @@ class Daemon {
 public:
     Daemon(const std::string& bin, const fs::path& root, const fs::path& sock, const fs::path& log)
     {
-        std::vector<std::string> argv{bin, "--root", root.native(), "run", "--socket", sock.native(), "--log-level", "warn"};
+        std::vector<std::string> argv{bin, "--root", root.native(), "run", "--socket", sock.native(), "--log-level", "info"};
         std::vector<char*> cargv;
         for (auto& a : argv)
             cargv.push_back(a.data());
@@ -228,36 +271,41 @@ int main(int argc, char** argv)
         }
         Daemon d(bin, root, sock, log);
         Client c(sock);
-        out += "| volumes | endpoint | requests | p50 ms | p99 ms | max ms |\n|---:|---|---:|---:|---:|---:|\n";
-        auto row = [&](std::size_t n, const std::string& ep, const Stats& s) {
-            out += fmt::format("| {} | {} | {} | {:.3f} | {:.3f} | {:.3f} |\n", n, ep, s.n, s.p50, s.p99, s.max);
-        };
+        out += "| volumes | endpoint | requests | p50 ms | p99 ms | max ms | in daemon p50 ms | in daemon p99 ms | daemon CPU ms/request |\n"
+               "|---:|---|---:|---:|---:|---:|---:|---:|---:|\n";
         std::size_t have = 0;
-        std::string list_at_max;
+        // Runs body `n` times for endpoint, timed at the client, in the daemon (its log) and in CPU.
+        auto measure = [&](std::size_t level, const std::string& endpoint, const std::string& label, std::size_t n,
+                           const std::function<double(std::size_t)>& body) {
+            std::size_t log_from = log_size(log);
+            double cpu0 = cpu_ms(d.pid());
+            std::vector<double> client;
+            for (std::size_t i = 0; i < n; ++i)
+                client.push_back(body(i));
+            double cpu = (cpu_ms(d.pid()) - cpu0) / static_cast<double>(std::max<std::size_t>(n, 1));
+            auto cs = stats(client), ds = stats(logged_ms(log, log_from, endpoint));
+            out += fmt::format("| {} | {} | {} | {:.3f} | {:.3f} | {:.3f} | {:.3f} | {:.3f} | {:.3f} |\n", level, label,
+                               cs.n, cs.p50, cs.p99, cs.max, ds.p50, ds.p99, cpu);
+        };
         for (std::size_t n : counts) {
-            std::vector<double> create;
-            for (; have < n; ++have)
-                create.push_back(c.post("/VolumeDriver.Create", fmt::format(R"({{"Name":"{}","Opts":null}})", name_of(have))));
+            std::size_t from = have;
+            measure(n, "/VolumeDriver.Create", "Create (the volumes added to reach this count)", n - from, [&](std::size_t i) {
+                ++have;
+                return c.post("/VolumeDriver.Create", fmt::format(R"({{"Name":"{}","Opts":null}})", name_of(from + i)));
+            });
             std::uniform_int_distribution<std::size_t> pick(0, n - 1);
-            std::vector<double> get, path, mount, unmount, caps, list;
-            for (std::size_t i = 0; i < samples; ++i) {
-                std::size_t v = pick(rng);
-                get.push_back(c.post("/VolumeDriver.Get", named(v)));
-                path.push_back(c.post("/VolumeDriver.Path", named(v)));
-                std::string mid = fmt::format(R"({{"Name":"{}","ID":"{:064x}"}})", name_of(v), i);
-                mount.push_back(c.post("/VolumeDriver.Mount", mid));
-                unmount.push_back(c.post("/VolumeDriver.Unmount", mid));
-                caps.push_back(c.post("/VolumeDriver.Capabilities", ""));
-            }
-            for (int i = 0; i < 50; ++i)
-                list.push_back(c.post("/VolumeDriver.List", "{}"));
-            row(n, "Create (volumes added to reach this count)", stats(create));
-            row(n, "Get", stats(get));
-            row(n, "Path", stats(path));
-            row(n, "Mount", stats(mount));
-            row(n, "Unmount", stats(unmount));
-            row(n, "Capabilities", stats(caps));
-            row(n, "List", stats(list));
+            std::vector<std::size_t> picks(samples);
+            for (auto& p : picks)
+                p = pick(rng);
+            measure(n, "/VolumeDriver.Get", "Get", samples, [&](std::size_t i) { return c.post("/VolumeDriver.Get", named(picks[i])); });
+            measure(n, "/VolumeDriver.Path", "Path", samples, [&](std::size_t i) { return c.post("/VolumeDriver.Path", named(picks[i])); });
+            auto mount_body = [&](std::size_t i) {
+                return fmt::format(R"({{"Name":"{}","ID":"{:064x}"}})", name_of(picks[i]), i);
+            };
+            measure(n, "/VolumeDriver.Mount", "Mount", samples, [&](std::size_t i) { return c.post("/VolumeDriver.Mount", mount_body(i)); });
+            measure(n, "/VolumeDriver.Unmount", "Unmount", samples, [&](std::size_t i) { return c.post("/VolumeDriver.Unmount", mount_body(i)); });
+            measure(n, "/VolumeDriver.Capabilities", "Capabilities", samples, [&](std::size_t) { return c.post("/VolumeDriver.Capabilities", ""); });
+            measure(n, "/VolumeDriver.List", "List", 50, [&](std::size_t) { return c.post("/VolumeDriver.List", "{}"); });
         }
         rss_top = rss_kib(d.pid(), "VmRSS:");
         std::string hwm = rss_kib(d.pid(), "VmHWM:");
