@@ -106,7 +106,8 @@ std::map<std::string, std::string> options_field(const Request& req)
     return opts;
 }
 
-void key_string(JsonWriter& w, const char* key, std::string_view value)
+template <typename Writer>
+void key_string(Writer& w, const char* key, std::string_view value)
 {
     w.Key(key);
     w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
@@ -235,14 +236,27 @@ std::string get(Pool& pool, Request& req, Reply& reply)
     });
 }
 
+// A RapidJSON output stream straight into a std::string: List's reply can be megabytes, and
+// a StringBuffer would hold a second copy of it at the peak.
+struct StringOut {
+    using Ch = char;
+    std::string& out;
+    void Put(char c) { out.push_back(c); }
+    void Flush() {}
+};
+
 std::string list(Pool& pool, Request&, Reply&)
 {
     // One directory scan; the Mountpoint is built from the name, with no call per volume.
     std::vector<std::string> names = pool.volume_names();
     const std::string base = pool.paths().volumes.native() + "/";
-    rapidjson::StringBuffer buf;
-    buf.Reserve(names.size() * (base.size() + 64) + 32);
-    JsonWriter w(buf);
+    std::size_t size = 32;
+    for (const auto& n : names)
+        size += 32 + base.size() + 2 * n.size();
+    std::string body;
+    body.reserve(size);
+    StringOut out{body};
+    rapidjson::Writer<StringOut> w(out);
     w.StartObject();
     w.Key("Volumes");
     w.StartArray();
@@ -257,7 +271,7 @@ std::string list(Pool& pool, Request&, Reply&)
     w.EndArray();
     key_string(w, "Err", "");
     w.EndObject();
-    return finish(buf);
+    return body;
 }
 
 using Handler = std::string (*)(Pool&, Request&, Reply&);

@@ -155,8 +155,10 @@ void configure(PluginHttpServer& svr, Pool& pool)
         Reply reply = handle_request(pool, req.path, req.body);
         double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
         res.status = reply.status;
-        res.set_content(reply.body, content_type);
         log_request(req.path, reply, ms, req.body);
+        // Moved, not copied (set_content copies): List's reply can be megabytes.
+        res.body = std::move(reply.body);
+        res.set_header("Content-Type", content_type);
     };
     svr.Post(".*", serve_request);
     // httplib reads a POST without Content-Length until the client closes (or the read times
