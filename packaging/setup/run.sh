@@ -36,7 +36,8 @@ else
         # SIGTERM: the old daemon finishes its requests and removes its socket.
         kill "$old"
         i=0
-        while kill -0 "$old" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+        # Gone, or a zombie its new parent has not reaped yet (it has exited all the same).
+        while ps -o stat= -p "$old" 2>/dev/null | grep -qv Z && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
     fi
     # setsid: the daemon outlives this shell and its terminal.
     setsid "$bin" --root "$root" run --socket "$sock" >>"$log" 2>&1 </dev/null &
