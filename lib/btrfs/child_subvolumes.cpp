@@ -36,7 +36,7 @@ std::optional<std::vector<std::string>> child_subvolume_names(int dirfd, std::st
     // Every subvolume linked into that tree has a ROOT_REF item (tree id, ROOT_REF, child id)
     // in the root tree, holding the inode of the directory it is linked in and its name there.
     // Creating, renaming and deleting a subvolume update it at once (not at commit).
-    constexpr std::size_t buf_size = 256 * 1024;
+    constexpr std::size_t buf_size = 64 * 1024; // ~1,000 refs per call
     std::vector<std::uint64_t> storage((sizeof(btrfs_ioctl_search_args_v2) + buf_size) / 8 + 1);
     auto* args = reinterpret_cast<btrfs_ioctl_search_args_v2*>(storage.data());
     btrfs_ioctl_search_key& key = args->key;
