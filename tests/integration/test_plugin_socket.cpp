@@ -203,14 +203,17 @@ TEST_CASE("plugin-socket: a stale socket is replaced; a live one or a non-socket
     {
         PluginDaemon d(s.fsx.root(), s.sock);
         ok(docker_post(s.sock, "/Plugin.Activate", ""));
-        auto second = run({buttervolume_bin(), "--root", s.fsx.root().native(), "run", "--socket", s.sock.native()});
+        // timeout: a second daemon that wrongly took the socket over would otherwise serve forever.
+        auto second = run({"timeout", "10", buttervolume_bin(), "--root", s.fsx.root().native(), "run", "--socket",
+                           s.sock.native()});
         CHECK(second.status == 1);
         CHECK_THAT(second.err, Catch::Contains("already serving on '" + s.sock.native() + "'"));
         ok(docker_post(s.sock, "/Plugin.Activate", "")); // the first one was left alone
     }
     fs::path file = s.sock.parent_path() / "notasocket";
     sh(fmt::format("echo keep > '{}'", file.native()));
-    auto refused = run({buttervolume_bin(), "--root", s.fsx.root().native(), "run", "--socket", file.native()});
+    auto refused =
+        run({"timeout", "10", buttervolume_bin(), "--root", s.fsx.root().native(), "run", "--socket", file.native()});
     CHECK(refused.status == 1);
     CHECK_THAT(refused.err, Catch::Contains("is not a socket"));
     CHECK(sh(fmt::format("cat '{}'", file.native())) == "keep\n");
