@@ -3,7 +3,7 @@
 # Safe to re-run: it installs only what is missing.
 set -eu
 build="meson ninja-build g++ pkg-config libbtrfsutil-dev libcpp-httplib-dev rapidjson-dev libfmt-dev btrfs-progs"
-testpkgs="catch2 e2fsprogs util-linux docker.io busybox-static openssh-server openssh-client rsync clang python3 iproute2"
+testpkgs="catch2 e2fsprogs util-linux docker.io busybox-static openssh-server openssh-client rsync clang python3 iproute2 curl"
 want=$build
 [ "${1:-}" = test ] && want="$build $testpkgs"
 missing=""
