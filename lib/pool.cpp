@@ -90,6 +90,11 @@ Pool::Impl::Impl(const PoolPaths& p) : paths(p)
     state = open_layout_dir(p.state);
     ensure_dir_at(state.get(), "locks", "state/locks", 0700);
     locks = open_dir_at(state.get(), "locks", "state/locks");
+    ensure_dir_at(state.get(), "mounts", "state/mounts", 0700);
+    mounts = open_dir_at(state.get(), "mounts", "state/mounts");
+    if (read_file_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", boot_id))
+        while (!boot_id.empty() && boot_id.back() == '\n')
+            boot_id.pop_back();
     for (auto [fd, path] : {std::pair{volumes.get(), &p.volumes}, std::pair{snapshots.get(), &p.snapshots}})
         if (!btrfs::is_btrfs(fd))
             throw NotBtrfs(fmt::format("'{}' is not on a btrfs filesystem", path->native()));
