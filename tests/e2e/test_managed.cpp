@@ -29,10 +29,15 @@ TEST_CASE("e2e managed: the plugin from packaging/plugin is created, enabled and
     env.docker_ok({"run", "--rm", "-v", "mv:/d", "busybox", "sh", "-c", "echo managed > /d/f"});
     CHECK(read_text(env.volume_path("mv") / "f") == "managed\n");
     CHECK(env.docker_ok({"run", "--rm", "-v", "mv:/d", "busybox", "cat", "/d/f"}) == "managed");
-    // Docker sees the volume through the plugin's propagated mount.
-    std::string id = env.docker_ok({"plugin", "inspect", "--format", "{{.Id}}", plugin});
+    // The plugin answers with its own path; Docker mounts it from the plugin's propagated mount.
     CHECK(env.docker_ok({"volume", "inspect", "--format", "{{.Driver}} {{.Mountpoint}}", "mv"}) ==
-          plugin + " " + (env.dir() / "data/plugins" / id / "propagated-mount/volumes/mv").native());
+          plugin + " /var/lib/buttervolume/volumes/mv");
+    // The pool bound over the plugin's PropagatedMount reached the host side of it.
+    std::string id = env.docker_ok({"plugin", "inspect", "--format", "{{.Id}}", plugin});
+    CHECK(read_text(env.dir() / "data/plugins" / id / "propagated-mount/volumes/mv/f") == "managed\n");
+    std::string c = env.docker_ok({"run", "-d", "-v", "mv:/d", "busybox", "sleep", "300"});
+    CHECK(env.docker({"volume", "rm", "mv"}).status != 0);
+    env.docker_ok({"rm", "-f", c});
     CHECK(contains(env.docker_volumes(), plugin + " mv"));
 
     env.docker_ok({"volume", "rm", "mv"});

@@ -92,9 +92,13 @@ TEST_CASE("e2e volumes: docker volume inspect shows the plugin's CreatedAt and S
 
     std::string status = env.docker_ok({"volume", "inspect", "--format", "{{json .Status}}", "vi"});
     INFO("Status: " << status);
-    CHECK(status != "null");
-    CHECK(status.find("zstd") != std::string::npos);
-    CHECK(status.find("67108864") != std::string::npos);
+    CHECK(status.find(R"("CopyOnWrite":true)") != std::string::npos);
+    CHECK(status.find(R"("Compression":"zstd")") != std::string::npos);
+    CHECK(status.find(R"("SizeLimit":67108864)") != std::string::npos);
+    // Bytes used: at least the 2 MiB of random data written above.
+    std::smatch used;
+    REQUIRE(std::regex_search(status, used, std::regex(R"("SizeUsed":(\d+))")));
+    CHECK(std::stoull(used[1]) >= 2u << 20);
 }
 
 TEST_CASE("e2e volumes: --volume-driver creates a named volume implicitly and --rm keeps it", "[volumes]")
