@@ -12,8 +12,10 @@
 #   create   docker volume create [-d btrfs] NAME
 #   run      docker run --rm -v NAME:/d busybox true      (Get, Mount, Unmount: a container's life)
 #   rm       docker volume rm NAME
-# Times are wall-clock per docker CLI call, so they include the CLI's own start-up, which is the
-# same for both drivers; what differs is the daemon's work and the plugin round trips.
+#   api-create, api-rm   the same two calls on the Engine API with curl (POST /volumes/create,
+#            DELETE /volumes/NAME): the docker CLI's own start-up (tens of ms, the same for both
+#            drivers) is left out, so the ratio shows the daemon's and the plugin's share.
+# Times are wall-clock per call.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 if [ -z "${BV_E2E_DIR:-}" ]; then
@@ -44,6 +46,10 @@ one() { # DRIVER NAME
     fi
     timed "$1" run $docker run --rm -v "$2:/d" busybox true
     timed "$1" rm $docker volume rm "$2"
+    timed "$1" api-create curl -sf --unix-socket "$BV_E2E_DIR/docker.sock" -X POST \
+        -H 'Content-Type: application/json' -d "{\"Name\":\"api-$2\",\"Driver\":\"$1\"}" \
+        http://docker/volumes/create
+    timed "$1" api-rm curl -sf --unix-socket "$BV_E2E_DIR/docker.sock" -X DELETE "http://docker/volumes/api-$2"
 }
 
 # Warm-up: the first plugin call activates it; the first run loads the image.
@@ -66,21 +72,21 @@ done
 
 echo "docker volume create / run -v / rm, $reps repetitions each, microseconds per docker CLI call"
 echo "dockerd $(dockerd --version | cut -d' ' -f3 | tr -d ,), $(nproc) cores, $(uname -r)"
-printf '%-8s %-7s %9s %9s %9s %9s\n' operation driver p50 p90 mean max
-for op in create run rm; do
+printf '%-10s %-7s %9s %9s %9s %9s\n' operation driver p50 p90 mean max
+for op in create run rm api-create api-rm; do
     for d in local btrfs; do
         grep "^$d $op " "$times" | cut -d' ' -f3 | sort -n | awk -v op="$op" -v d="$d" '
             { v[NR] = $1; s += $1 }
             END {
                 p50 = v[int((NR + 1) / 2)]; p90 = v[int(NR * 0.9 + 0.5)]
-                printf "%-8s %-7s %9d %9d %9d %9d\n", op, d, p50, p90, s / NR, v[NR]
+                printf "%-10s %-7s %9d %9d %9d %9d\n", op, d, p50, p90, s / NR, v[NR]
                 print op, d, p50 > "/dev/stderr"
             }' 2>>"$times.p50"
     done
 done
 echo "ratios plugin/local (p50):"
-for op in create run rm; do
+for op in create run rm api-create api-rm; do
     l=$(grep "^$op local " "$times.p50" | cut -d' ' -f3)
     b=$(grep "^$op btrfs " "$times.p50" | cut -d' ' -f3)
-    awk -v op="$op" -v l="$l" -v b="$b" 'BEGIN { printf "  %-7s %.2fx\n", op, b / l }'
+    awk -v op="$op" -v l="$l" -v b="$b" 'BEGIN { printf "  %-10s %.2fx\n", op, b / l }'
 done

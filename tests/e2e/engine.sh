@@ -44,7 +44,8 @@ stop_pid() {
 
 mount_btrfs() { # IMAGE SIZE MOUNTPOINT
     truncate -s "$2" "$1"
-    mkfs.btrfs -q -f "$1"
+    # Quiet even with -q (it prints a NOTE about changed defaults); its errors still show.
+    out=$(mkfs.btrfs -q -f "$1" 2>&1) || { echo "$out" >&2; exit 1; }
     mkdir -p "$3"
     mount -o loop "$1" "$3"
 }
