@@ -29,7 +29,7 @@ TEST_CASE("e2e restart: a plugin restarted under a running container takes its U
 
     // Stopping the container sends Unmount with the ID the old plugin process counted.
     env.docker_ok({"rm", "-f", holder});
-    CHECK(env.dockerd_log().find("VolumeDriver.Unmount") == std::string::npos);
+    CHECK(env.dockerd_log().find("VolumeDriver.Unmount: ") == std::string::npos);
     // Back to zero mounts: the plugin lets the volume go.
     env.docker_ok({"volume", "rm", vol});
     CHECK_FALSE(fs::exists(env.volume_path(vol)));
