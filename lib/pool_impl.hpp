@@ -31,8 +31,10 @@ struct Pool::Impl {
 
     VolumeLock lock(std::string_view name) const { return VolumeLock(locks.get(), name); }
 
-    /// Reads the volume whose root is fd.
-    Volume read_volume(int fd, std::string_view name) const;
+    /// Reads the volume whose root is fd. quota_on: whether quotas are enabled (asked once per
+    /// listing rather than once per volume).
+    Volume read_volume(int fd, std::string_view name, bool quota_on) const;
+    Volume read_volume(int fd, std::string_view name) const { return read_volume(fd, name, quota->enabled()); }
 
     /// Mount counts of name by mount id, from state/mounts/<name> (empty after a reboot).
     std::map<std::string, std::size_t> read_mounts(std::string_view name) const;
