@@ -48,6 +48,9 @@ mount_btrfs() { # IMAGE SIZE MOUNTPOINT
     out=$(mkfs.btrfs -q -f "$1" 2>&1) || { echo "$out" >&2; exit 1; }
     mkdir -p "$3"
     mount -o loop "$1" "$3"
+    # The loop device keeps the file open: unlinked now, its space is freed when the device
+    # goes with the namespace, and a scratch directory left by a killed run holds no image.
+    rm -f "$1"
 }
 
 setup() {

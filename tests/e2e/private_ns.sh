@@ -56,5 +56,6 @@ export DOCKER_CONFIG="$dir/cli"
 if [ -x /usr/bin/docker ]; then BV_E2E_DOCKER=/usr/bin/docker; else BV_E2E_DOCKER=docker; fi
 export BV_E2E_DOCKER
 status=0
-unshare --mount --pid --fork --mount-proc --propagation private sh "$0" --inside "$@" || status=$?
+# --kill-child: should unshare itself be killed, the namespace's PID 1 goes with it.
+unshare --mount --pid --fork --kill-child --mount-proc --propagation private sh "$0" --inside "$@" || status=$?
 exit "$status"
