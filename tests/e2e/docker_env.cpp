@@ -116,15 +116,6 @@ PluginReply DockerEnv::plugin_call(const std::string& endpoint, const std::strin
     return reply;
 }
 
-std::vector<std::string> DockerEnv::pool_volumes() const
-{
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(pool() / "volumes"))
-        names.push_back(e.path().filename().native());
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
 std::vector<std::string> DockerEnv::docker_volumes() const
 {
     std::istringstream out(docker_ok({"volume", "ls", "--format", "{{.Driver}} {{.Name}}"}));

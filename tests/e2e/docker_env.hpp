@@ -46,8 +46,6 @@ public:
     std::filesystem::path pool() const { return dir_ / "pool"; }
     /// Where the plugin keeps volume name: pool()/volumes/name.
     std::filesystem::path volume_path(const std::string& name) const { return pool() / "volumes" / name; }
-    /// Every entry of pool()/volumes, hidden ones included, sorted.
-    std::vector<std::string> pool_volumes() const;
     /// Names from `docker volume ls` as "driver name" lines, sorted.
     std::vector<std::string> docker_volumes() const;
     /// The last lines of the dockerd and plugin logs.
