@@ -35,7 +35,9 @@ if [ "$(id -u)" != 0 ]; then
     echo "e2e: needs root (dockerd, loop devices, mounts): skipped"
     exit 77
 fi
-for p in dockerd unshare mkfs.btrfs busybox; do
+# dockerd, mkfs.btrfs and losetup live in sbin, which a bare environment may leave out.
+export PATH="$PATH:/usr/sbin:/sbin"
+for p in dockerd unshare mkfs.btrfs busybox curl; do
     if ! command -v "$p" >/dev/null; then
         echo "e2e: '$p' not found: run sh packaging/setup/deps.sh test" >&2
         exit 1

@@ -3,6 +3,7 @@
 #include "../catch.hpp"
 #include "docker_env.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -34,6 +35,8 @@ TEST_CASE("e2e engine: a private dockerd on its own btrfs runs busybox with loca
 {
     DockerEnv& env = DockerEnv::engine();
     // Plugin directories and containerd's are private tmpfs: nothing here meets another engine.
+    CHECK(std::filesystem::is_empty("/run/docker/plugins")); // no socket of another plugin daemon
+    CHECK(std::filesystem::is_empty("/etc/docker/plugins"));
     CHECK(mount_type_at("/run/docker") == "tmpfs");
     CHECK(mount_type_at("/etc/docker") == "tmpfs");
     CHECK(mount_type_at("/run/containerd") == "tmpfs");
