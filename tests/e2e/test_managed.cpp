@@ -12,9 +12,10 @@ TEST_CASE("e2e managed: the plugin from packaging/plugin is created, enabled and
     // The engine alone: the managed plugin gets the pool, not a legacy socket.
     DockerEnv& env = DockerEnv::engine();
     const std::string plugin = "buttervolume-e2e:latest";
+    const char* cli = std::getenv("BV_E2E_DOCKER");
     RunResult built = run({"sh", std::string(BV_SOURCE_ROOT) + "/packaging/plugin/build.sh", "--binary",
                            buttervolume_bin(), "--name", plugin, "--dir", (env.dir() / "managed").native()},
-                          {"DOCKER=" + std::string(std::getenv("BV_E2E_DOCKER"))});
+                          {std::string("DOCKER=") + (cli ? cli : "docker")});
     INFO(built.out << built.err);
     REQUIRE(built.status == 0);
     CHECK(env.docker_ok({"plugin", "inspect", "--format", "{{.Enabled}} {{.Config.Interface.Socket}}", plugin}) ==
@@ -28,6 +29,11 @@ TEST_CASE("e2e managed: the plugin from packaging/plugin is created, enabled and
     CHECK(fs::exists(env.volume_path("mv")));
     env.docker_ok({"run", "--rm", "-v", "mv:/d", "busybox", "sh", "-c", "echo managed > /d/f"});
     CHECK(read_text(env.volume_path("mv") / "f") == "managed\n");
+    // The size limit holds: CAP_SYS_ADMIN is enough for the plugin's qgroup ioctls.
+    RunResult full = env.docker({"run", "--rm", "-v", "mv:/d", "busybox", "dd", "if=/dev/urandom", "of=/d/big",
+                                 "bs=1M", "count=64", "conv=fsync"});
+    CHECK(full.status != 0);
+    CHECK(full.err.find("Disk quota exceeded") != std::string::npos);
     CHECK(env.docker_ok({"run", "--rm", "-v", "mv:/d", "busybox", "cat", "/d/f"}) == "managed");
     // The plugin answers with its own path; Docker mounts it from the plugin's propagated mount.
     CHECK(env.docker_ok({"volume", "inspect", "--format", "{{.Driver}} {{.Mountpoint}}", "mv"}) ==
