@@ -4,6 +4,8 @@
 #include "../catch.hpp"
 #include "docker_env.hpp"
 
+#include <cstdlib>
+
 using namespace buttervolume::test;
 namespace fs = std::filesystem;
 
