@@ -238,6 +238,12 @@ TEST_CASE("plugin: List returns every volume with its Mountpoint, and nothing el
     sh(fmt::format("btrfs -q subvolume create '{}'", (f.fsx.root() / "volumes" / ".tmp.x.1").native()));
     fs::create_directory(f.fsx.root() / "volumes" / "plaindir");
     sh(fmt::format("touch '{}'", (f.fsx.root() / "volumes" / "metadata.db").native()));
+    // Subvolumes elsewhere: nested in a volume, beside the pool.
+    sh(fmt::format("btrfs -q subvolume create '{}'", (f.fsx.root() / "volumes" / "a" / "nested").native()));
+    sh(fmt::format("btrfs -q subvolume create '{}'", (f.fsx.mnt() / "elsewhere").native()));
+    // Renamed or deleted behind our back: seen at once, not at the next transaction commit.
+    sh(fmt::format("btrfs -q subvolume create '{0}/gone' && mv '{0}/b' '{0}/bee' && btrfs -q subvolume delete '{0}/gone'",
+                   (f.fsx.root() / "volumes").native()));
     auto list = ok(f.call("/VolumeDriver.List", "{}\n"));
     const auto& vols = list["Volumes"];
     REQUIRE(vols.Size() == 3);
@@ -246,5 +252,5 @@ TEST_CASE("plugin: List returns every volume with its Mountpoint, and nothing el
         names.emplace_back(v["Name"].GetString());
         CHECK(std::string(v["Mountpoint"].GetString()) == (f.fsx.root() / "volumes" / names.back()).native());
     }
-    CHECK(names == std::vector<std::string>{"a", "b", "c.d_e-f"});
+    CHECK(names == std::vector<std::string>{"a", "bee", "c.d_e-f"});
 }
