@@ -114,6 +114,8 @@ RetentionPattern RetentionPattern::parse(std::string_view text)
             throw fail(fmt::format("'{}' has no unit among m, h, d, w, y", part));
         std::uint64_t n = 0;
         auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        if (ec == std::errc::result_out_of_range)
+            throw fail(fmt::format("'{}' is too long", part));
         if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size())
             throw fail(fmt::format("'{}' does not start with a number", part));
         // Beyond ~10,000 years the minute count would overflow in arithmetic on time points.
