@@ -105,7 +105,7 @@ std::vector<Snapshot> read_snapshots(const Pool::Impl& p, const std::vector<Snap
 std::string take_snapshot(const Pool::Impl& p, int source_fd, std::string_view volume,
                           const std::function<void(const std::string&)>& before_create = {})
 {
-    Clock::time_point t = Clock::now();
+    Clock::time_point t = test_now();
     for (int attempt = 0; attempt < 1000; ++attempt, t += std::chrono::microseconds(1)) {
         std::string name = fmt::format("{}@{}", volume, format_snapshot_timestamp(t));
         if (::faccessat(p.snapshots.get(), name.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0)
@@ -293,7 +293,7 @@ std::vector<PurgeDecision> Pool::purge(std::string_view volume, const RetentionP
         times.push_back(s.time);
         names.push_back(s.name);
     }
-    auto verdicts = decide_retention(pattern, times, opts.now.value_or(Clock::now()), names);
+    auto verdicts = decide_retention(pattern, times, opts.now.value_or(test_now()), names);
     std::vector<PurgeDecision> out;
     for (std::size_t i = 0; i < snaps.size(); ++i)
         out.push_back({snaps[i], verdicts[i].keep, verdicts[i].reason, false});
