@@ -21,7 +21,9 @@ std::string utc_micro(std::chrono::system_clock::time_point t)
 {
     auto us = std::chrono::floor<std::chrono::microseconds>(t);
     auto secs = std::chrono::floor<std::chrono::seconds>(us);
-    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:06}Z", secs, (us - secs).count());
+    // Through gmtime: fmt 9 would format a system_clock time_point in local time.
+    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:06}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(secs)),
+                       (us - secs).count());
 }
 
 void json_string(JsonWriter& w, const std::string& s)

@@ -12,7 +12,8 @@ namespace buttervolume::cli {
 std::string rfc3339(std::chrono::system_clock::time_point t)
 {
     auto secs = std::chrono::time_point_cast<std::chrono::seconds>(t);
-    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", secs);
+    // Through gmtime: fmt 9 formats a system_clock time_point in local time, not UTC.
+    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(secs)));
 }
 
 void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows)

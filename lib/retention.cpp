@@ -68,7 +68,8 @@ Bucket bucket_of(const RetentionDuration& d, Clock::time_point t)
 
 std::string bucket_label(const RetentionDuration& d, Clock::time_point start)
 {
-    auto s = std::chrono::floor<std::chrono::seconds>(start);
+    // fmt 9 formats a system_clock time_point in local time; buckets are UTC.
+    std::tm s = fmt::gmtime(Clock::to_time_t(start));
     switch (d.unit) {
     case 'm': return fmt::format("{:%Y-%m-%dT%H:%M}", s);
     case 'h': return fmt::format("{:%Y-%m-%dT%H:00}", s);

@@ -94,7 +94,8 @@ std::string format_snapshot_timestamp(Clock::time_point t)
 {
     auto us = std::chrono::floor<std::chrono::microseconds>(t);
     auto secs = std::chrono::floor<std::chrono::seconds>(us);
-    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:06}", secs, (us - secs).count());
+    // Through gmtime: fmt 9 would format a system_clock time_point in local time.
+    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:06}", fmt::gmtime(Clock::to_time_t(secs)), (us - secs).count());
 }
 
 Clock::time_point local_reading(Clock::time_point utc)

@@ -68,6 +68,17 @@ TEST_CASE("snapshot names: timestamps are written in UTC with microseconds", "[s
     auto sn = parse_snapshot_name("v@" + format_snapshot_timestamp(t));
     REQUIRE(sn);
     CHECK(sn->utc == t);
+    // Whatever the process's time zone (fmt 9 formats time points in local time).
+    const char* old = std::getenv("TZ");
+    std::string saved = old ? old : "";
+    ::setenv("TZ", "Asia/Tokyo", 1);
+    ::tzset();
+    CHECK(format_snapshot_timestamp(t) == "2026-11-30T09:05:07.000042");
+    if (old)
+        ::setenv("TZ", saved.c_str(), 1);
+    else
+        ::unsetenv("TZ");
+    ::tzset();
 }
 
 TEST_CASE("snapshot names: a Python local-time stamp is recognised by the subvolume's creation time", "[snapshot-name]")
