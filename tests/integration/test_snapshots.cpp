@@ -302,6 +302,11 @@ TEST_CASE("snapshots: restore keeps the volume's size limit", "[snapshot]")
     auto v = pool.find_volume("db");
     REQUIRE(v);
     CHECK(v->size_limit == 64ULL << 20);
+    // With quotas on, snapshots carry their size (what `snapshots` shows in its SIZE column).
+    for (const auto& snap : pool.snapshots("db"))
+        CHECK(snap.size_used.has_value());
+    auto table = run({buttervolume_bin(), "--root", fsx.root().native(), "snapshots"});
+    CHECK_THAT(table.out, Catch::StartsWith("NAME                           CREATED                      SIZE"));
 }
 
 TEST_CASE("snapshots: clone a volume or a snapshot; an existing target is refused", "[snapshot]")
