@@ -191,16 +191,20 @@ std::vector<Snapshot> Pool::snapshots(std::optional<std::string_view> volume) co
     check_volume_name(*volume);
     // Listing one volume counts its snapshots anyway: refresh the record when nobody is changing
     // the volume (a held lock means a change is under way and will write its own count).
-    VolumeLock lock = VolumeLock::try_lock(impl_->locks.get(), *volume);
-    auto names = scan_snapshots(*impl_, volume);
-    if (lock.held()) {
-        UniqueFd state = open_snapshot_state(impl_->state.get(), true);
-        SnapshotRecord rec = read_snapshot_record(state.get(), *volume);
-        if (rec.count != names.size()) {
-            rec.count = names.size();
-            write_snapshot_record(state.get(), *volume, rec);
+    std::vector<SnapshotName> names;
+    {
+        VolumeLock lock = VolumeLock::try_lock(impl_->locks.get(), *volume);
+        names = scan_snapshots(*impl_, volume);
+        if (lock.held()) {
+            UniqueFd state = open_snapshot_state(impl_->state.get(), true);
+            SnapshotRecord rec = read_snapshot_record(state.get(), *volume);
+            if (rec.count != names.size()) {
+                rec.count = names.size();
+                write_snapshot_record(state.get(), *volume, rec);
+            }
         }
     }
+    // Reading each snapshot's info needs no lock: one deleted meanwhile is simply not listed.
     return read_snapshots(*impl_, names);
 }
 
