@@ -154,8 +154,13 @@ std::vector<PurgeDecision> Pool::purge(std::string_view volume, const RetentionP
     }
     auto verdicts = decide_retention(pattern, times, opts.now.value_or(test_now()), names);
     std::vector<PurgeDecision> out;
-    for (std::size_t i = 0; i < snaps.size(); ++i)
+    for (std::size_t i = 0; i < snaps.size(); ++i) {
         out.push_back({snaps[i], verdicts[i].keep, verdicts[i].reason, false});
+        if (auto it = opts.protect.find(snaps[i].name); it != opts.protect.end() && !verdicts[i].keep) {
+            out.back().keep = true;
+            out.back().reason = fmt::format("protected: {} (retention alone: {})", it->second, verdicts[i].reason);
+        }
+    }
 
     UniqueFd state = open_snapshot_state(p.state.get(), true);
     SnapshotRecord rec = read_snapshot_record(state.get(), volume);

@@ -126,8 +126,8 @@ public:
     /// Throws InvalidArgument, NotFound for a missing source, AlreadyExists when target exists.
     Volume clone(std::string_view source, std::string_view target);
 
-    /// Applies pattern to the snapshots of volume (see decide_retention; the newest is never
-    /// deleted) and deletes the condemned ones unless dry_run. Returns a decision per snapshot,
+    /// Applies pattern to the snapshots of volume (see decide_retention; the newest and the
+    /// protected ones are never deleted) and deletes the condemned ones unless dry_run. Returns a decision per snapshot,
     /// oldest first. Throws InvalidArgument; Error when a deletion fails (earlier ones are done).
     std::vector<PurgeDecision> purge(std::string_view volume, const RetentionPattern& pattern,
                                      const PurgeOptions& opts = {});

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,6 +67,9 @@ struct BV_EXPORT PurgeOptions {
     bool dry_run = false;
     /// The time ages are measured from (the current time when unset).
     std::optional<std::chrono::system_clock::time_point> now;
+    /// Snapshots never deleted whatever the pattern says, by name, with the reason shown
+    /// (e.g. the parent the next incremental send to a host needs).
+    std::map<std::string, std::string> protect;
 };
 
 /// One line of a purge: a snapshot, the decision, why, and whether it is gone.

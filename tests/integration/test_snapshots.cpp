@@ -423,6 +423,17 @@ TEST_CASE("snapshots: purge deletes by retention, keeps the newest, and a dry ru
     for (const auto& d : again)
         CHECK(d.keep);
 
+    // A protected snapshot (a replication parent) survives a pattern that condemns it.
+    PurgeOptions guarded;
+    guarded.now = *dry.now + std::chrono::hours(24 * 3650);
+    guarded.protect["db@2026-11-28T00:30:00.000000"] = "parent of the next send to host1";
+    auto kept_parent = pool.purge("db", RetentionPattern::parse("1h"), guarded);
+    CHECK(kept_parent.front().keep);
+    CHECK(kept_parent.front().reason ==
+          "protected: parent of the next send to host1 (retention alone: older than 1h)");
+    CHECK(pool.snapshots("db").size() == 2);
+    pool.remove_snapshot("db@2026-11-28T00:30:00.000000");
+
     // Ten years later only the newest remains.
     PurgeOptions late;
     late.now = *dry.now + std::chrono::hours(24 * 3650);
