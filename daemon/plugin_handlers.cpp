@@ -207,6 +207,8 @@ std::string get(Pool& pool, Request& req, Reply& reply)
     if (!v)
         throw NotFound(fmt::format("volume '{}': no such volume", reply.volume));
     std::size_t mounts = pool.mount_count(reply.volume);
+    // One small state file read, kept by the library's snapshot operations (not a scan).
+    std::size_t snapshots = pool.snapshot_count(reply.volume);
     return object_reply([&](JsonWriter& w) {
         w.Key("Volume");
         w.StartObject();
@@ -231,6 +233,8 @@ std::string get(Pool& pool, Request& req, Reply& reply)
         }
         w.Key("Mounts");
         w.Uint64(mounts);
+        w.Key("Snapshots");
+        w.Uint64(snapshots);
         w.EndObject();
         w.EndObject();
     });

@@ -6,6 +6,7 @@
 #include "sys.hpp"
 
 #include <buttervolume/names.hpp>
+#include <buttervolume/snapshot.hpp>
 
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -83,10 +84,8 @@ Volume Pool::create_volume(std::string_view name, const VolumeOptions& opts)
             source_shown = (p.paths.volumes / *opts.from).native();
             source = try_open_dir_at(p.volumes.get(), opts.from->c_str(), source_shown);
         } else {
-            check_volume_name(std::string_view(*opts.from).substr(0, at));
-            // Only the timestamp characters Python and we write; never a path.
-            auto ts = std::string_view(*opts.from).substr(at + 1);
-            if (ts.empty() || ts.find_first_not_of("0123456789-T:._") != std::string_view::npos)
+            // A strict "<volume>@<timestamp>", never a path.
+            if (!parse_snapshot_name(*opts.from))
                 throw InvalidArgument(fmt::format("invalid snapshot name '{}' in option 'from'", *opts.from));
             source_shown = (p.paths.snapshots / *opts.from).native();
             source = try_open_dir_at(p.snapshots.get(), opts.from->c_str(), source_shown);

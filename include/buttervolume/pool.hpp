@@ -4,6 +4,8 @@
 
 #include <buttervolume/export.hpp>
 #include <buttervolume/options.hpp>
+#include <buttervolume/retention.hpp>
+#include <buttervolume/snapshot.hpp>
 #include <buttervolume/volume.hpp>
 
 #include <filesystem>
@@ -90,6 +92,52 @@ public:
 
     /// How many mounts of name are recorded (0 after a reboot). One small file read.
     std::size_t mount_count(std::string_view name) const;
+
+    // Snapshots (lib/snapshots.cpp). Every change holds the volume's lock.
+
+    /// Takes a read-only snapshot snapshots/<volume>@<UTC timestamp> in constant time. A name
+    /// already taken (two snapshots in one microsecond) gets the next free microsecond.
+    /// Throws InvalidArgument for a bad name, NotFound when the volume does not exist.
+    Snapshot snapshot(std::string_view volume);
+
+    /// Snapshots of volume (every volume's when nullopt), oldest first. Entries of snapshots/
+    /// that are not "<volume>@<timestamp>" subvolumes (replication traces included) are
+    /// ignored. Throws InvalidArgument for a bad volume name.
+    std::vector<Snapshot> snapshots(std::optional<std::string_view> volume = std::nullopt) const;
+
+    /// The snapshot called name, or nullopt. Throws InvalidArgument for a bad snapshot name.
+    std::optional<Snapshot> find_snapshot(std::string_view name) const;
+
+    /// Deletes snapshot name ("<volume>@<timestamp>", checked before any syscall).
+    /// Throws InvalidArgument, NotFound.
+    void remove_snapshot(std::string_view name);
+
+    /// Replaces target (default: the snapshot's volume) by a writable snapshot of source, a
+    /// snapshot name or a volume name (then its newest snapshot that is not a safety snapshot):
+    /// first a read-only safety snapshot of target, then an atomic RENAME_EXCHANGE, then the old
+    /// content is deleted; target never disappears, and a crash leaves leftovers the next Pool
+    /// open removes. Throws InvalidArgument, NotFound (no such snapshot, or no snapshot of the
+    /// volume), Busy when target is mounted (plugin mount count, or /proc/self/mountinfo) and
+    /// not forced.
+    RestoreResult restore(std::string_view source, std::optional<std::string_view> target = std::nullopt,
+                          const RestoreOptions& opts = {});
+
+    /// Creates volume target as a writable snapshot of source (a volume or snapshot name).
+    /// Throws InvalidArgument, NotFound for a missing source, AlreadyExists when target exists.
+    Volume clone(std::string_view source, std::string_view target);
+
+    /// Applies pattern to the snapshots of volume (see decide_retention; the newest and the
+    /// protected ones are never deleted) and deletes the condemned ones unless dry_run. Returns a decision per snapshot,
+    /// oldest first. Throws InvalidArgument; Error when a deletion fails (earlier ones are done).
+    std::vector<PurgeDecision> purge(std::string_view volume, const RetentionPattern& pattern,
+                                     const PurgeOptions& opts = {});
+
+    /// How many snapshots volume has: one small state file read (state/snapshots/<volume>),
+    /// kept up to date by this library's own snapshot, remove, restore and purge. Snapshots
+    /// made or deleted behind its back (btrfs CLI, Python buttervolume) are counted again at the
+    /// next listing, purge or restore of that volume; with no record yet, one scan of snapshots/.
+    /// Throws InvalidArgument for a bad name.
+    std::size_t snapshot_count(std::string_view volume) const;
 
     struct Impl;
 

@@ -95,6 +95,7 @@ TEST_CASE("e2e volumes: docker volume inspect shows the plugin's CreatedAt and S
     CHECK(status.find(R"("CopyOnWrite":true)") != std::string::npos);
     CHECK(status.find(R"("Compression":"zstd")") != std::string::npos);
     CHECK(status.find(R"("SizeLimit":67108864)") != std::string::npos);
+    CHECK(status.find(R"("Snapshots":0)") != std::string::npos);
     // Bytes used: at least the 2 MiB of random data written above.
     std::smatch used;
     REQUIRE(std::regex_search(status, used, std::regex(R"("SizeUsed":(\d+))")));

@@ -157,6 +157,10 @@ TEST_CASE("plugin: Get returns Mountpoint, RFC 3339 CreatedAt and the Status of 
     CHECK(std::string(st["SizeLimitHuman"].GetString()) == "64M");
     CHECK(st["SizeUsed"].GetUint64() >= (1ULL << 20));
     CHECK(st["Mounts"].GetUint64() == 0);
+    CHECK(st["Snapshots"].GetUint64() == 0);
+    f.pool->snapshot("db");
+    f.pool->snapshot("db");
+    CHECK(ok(f.call("/VolumeDriver.Get", R"({"Name":"db"})"))["Volume"]["Status"]["Snapshots"].GetUint64() == 2);
 
     auto pg = ok(f.call("/VolumeDriver.Get", R"({"Name":"pg"})"));
     CHECK_FALSE(pg["Volume"]["Status"]["CopyOnWrite"].GetBool());

@@ -7,6 +7,8 @@
 #include <buttervolume/names.hpp>
 #include <buttervolume/options.hpp>
 #include <buttervolume/pool.hpp>
+#include <buttervolume/retention.hpp>
+#include <buttervolume/snapshot.hpp>
 #include <buttervolume/version.hpp>
 #include <buttervolume/volume.hpp>
 
@@ -44,4 +46,22 @@ TEST_CASE("public-api: value types and the version", "[public-api]")
     CHECK(std::string(BUTTERVOLUME_VERSION).size() > 0);
     CHECK(PoolPaths::under("/r").snapshots == "/r/snapshots");
     CHECK(default_root() == "/var/lib/buttervolume");
+}
+
+TEST_CASE("public-api: snapshot names and retention are usable from the public headers", "[public-api]")
+{
+    CHECK_THROWS_AS(check_snapshot_name("x@/../../volumes/v"), InvalidArgument);
+    CHECK_THROWS_AS(RetentionPattern::parse("1d:1h"), InvalidArgument);
+    auto sn = parse_snapshot_name("db@2026-11-30T09:00:00.000000");
+    REQUIRE(sn);
+    CHECK(sn->volume == "db");
+    auto decisions = decide_retention(RetentionPattern::parse("1h"), {sn->utc}, sn->utc);
+    REQUIRE(decisions.size() == 1);
+    CHECK(decisions[0].keep);
+    Snapshot s;
+    s.name = sn->str();
+    RestoreOptions ro;
+    PurgeOptions po;
+    CHECK_FALSE(ro.force);
+    CHECK_FALSE(po.dry_run);
 }
