@@ -3,6 +3,7 @@
 #include "cli.hpp"
 
 #include <buttervolume/error.hpp>
+#include <buttervolume/send.hpp>
 #include <buttervolume/stream.hpp>
 
 #include <fmt/format.h>
@@ -11,7 +12,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <mutex>
 
 namespace buttervolume::cli {
 
@@ -46,6 +49,82 @@ private:
     bool owned_ = false;
 };
 
+// A snapshot named on the command line: a path when it has a slash, else a snapshot of the pool.
+std::filesystem::path snapshot_path(const Context& ctx, const std::string& arg)
+{
+    if (arg.find('/') != std::string::npos)
+        return arg;
+    return ctx.paths.snapshots / arg;
+}
+
+std::string human_bytes(std::uint64_t n)
+{
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(n);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        ++u;
+    }
+    return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+// Progress on stderr, only when it is a terminal: one line rewritten in place.
+class ProgressLine {
+public:
+    explicit ProgressLine(std::string verb) : verb_(std::move(verb)), tty_(::isatty(2) == 1) {}
+    ~ProgressLine()
+    {
+        if (tty_ && shown_)
+            fmt::print(stderr, "\n");
+    }
+    ProgressLine(const ProgressLine&) = delete;
+    ProgressLine& operator=(const ProgressLine&) = delete;
+
+    ProgressCallback callback()
+    {
+        if (!tty_)
+            return {};
+        return [this](const StreamProgress& p) {
+            std::lock_guard lock(mutex_);
+            shown_ = true;
+            if (p.commands)
+                fmt::print(stderr, "\r{} {} ({} commands)\x1b[K", verb_, human_bytes(p.bytes), p.commands);
+            else
+                fmt::print(stderr, "\r{} {}\x1b[K", verb_, human_bytes(p.bytes));
+            std::fflush(stderr);
+        };
+    }
+
+private:
+    std::string verb_;
+    bool tty_;
+    bool shown_ = false;
+    std::mutex mutex_;
+};
+
+int export_snapshot(Context& ctx, const Args& args)
+{
+    SendOptions opts;
+    if (auto p = args.value("parent"))
+        opts.parent = snapshot_path(ctx, *p);
+    for (const auto& c : args.all("clone-src"))
+        opts.clone_sources.push_back(snapshot_path(ctx, c));
+    if (auto v = args.value("proto")) {
+        if (*v != "0" && *v != "1" && *v != "2" && *v != "3")
+            throw UsageError(fmt::format("--proto takes 0 (highest), 1, 2 or 3, not '{}'", printable(*v)));
+        opts.protocol = static_cast<std::uint32_t>(std::stoul(*v));
+    }
+    opts.compressed = args.flag("compressed-data");
+    StreamFile out(args.value("output"), true);
+    if (::isatty(out.fd()) == 1)
+        throw UsageError("refusing to write a binary stream to a terminal; use -o FILE or a pipe");
+    ProgressLine line("sent");
+    opts.progress = line.callback();
+    send_snapshot(snapshot_path(ctx, args.positional[0]), out.fd(), opts);
+    return 0;
+}
+
 int dump(Context&, const Args& args)
 {
     StreamFile in(args.value("input"), false);
@@ -67,6 +146,17 @@ int dump(Context&, const Args& args)
 
 void add_stream_commands(std::vector<Command>& out)
 {
+    out.push_back({"export", "SNAPSHOT", "write a snapshot as a btrfs send stream",
+                   "Writes the btrfs send stream of the read-only SNAPSHOT (a snapshot name of the\n"
+                   "pool, or a path) to stdout or FILE, natively (no btrfs-progs). With --parent,\n"
+                   "the stream is incremental: the receiver must have the parent already.\n"
+                   "Progress goes to stderr when it is a terminal.",
+                   {{"parent", 'p', "SNAPSHOT", "send only the differences from this snapshot"},
+                    {"clone-src", 'c', "SNAPSHOT", "a snapshot the receiver has, to clone from (repeatable)", true},
+                    {"output", 'o', "FILE", "write to FILE instead of stdout"},
+                    {"proto", 0, "N", "protocol version: 0 for the highest the kernel supports (default), 1, 2"},
+                    {"compressed-data", 0, "", "send compressed extents as they are (protocol 2)"}},
+                   1, 1, export_snapshot});
     out.push_back({"dump-stream", "", "list the commands of a send stream",
                    "Reads a btrfs send stream (stdin by default), checks it (framing, lengths,\n"
                    "CRC32C of every command) and lists its commands one per line, in the format\n"
