@@ -283,7 +283,7 @@ std::vector<ReceivedSnapshot> Receiver::run(StreamReader& reader)
         throw StreamError(fmt::format("send stream ended at offset {} without an END command: truncated",
                                       reader.position()));
     if (done_.empty())
-        throw StreamError("send stream holds no subvolume");
+        throw StreamError("send stream holds no subvolume: empty or truncated");
     if (opts_.progress)
         opts_.progress(progress);
     return std::move(done_);
