@@ -137,6 +137,8 @@ Volume Pool::create_volume(std::string_view name, const VolumeOptions& opts)
         throw_errno(fmt::format("create volume '{}': rename into place", name));
     }
     tmp.release();
+    // Counts left by an earlier volume of this name (removed behind our back) are not this one's.
+    p.write_mounts(name, {});
     UniqueFd fd = open_dir_at(p.volumes.get(), n.c_str(), shown);
     return p.read_volume(fd.get(), name);
 }
@@ -150,7 +152,17 @@ void Pool::remove_volume(std::string_view name, const RemoveOptions& opts)
     VolumeLock lock = p.lock(name);
     if (!btrfs::is_subvolume_at(p.volumes.get(), n.c_str()))
         throw NotFound(fmt::format("remove volume '{}': no such volume", name));
-    (void)opts;
+    // The kernel lets a subvolume be deleted under a live bind mount (the container then sees
+    // ENOENT everywhere), so the plugin's own mount counts are what protects the data.
+    auto mounts = p.read_mounts(name);
+    if (!mounts.empty() && !opts.force) {
+        std::size_t total = 0;
+        for (const auto& [id, count] : mounts)
+            total += count;
+        throw Busy(fmt::format("remove volume '{}': it is mounted ({} mount{}); stop the containers using it, "
+                               "or force the removal",
+                               name, total, total == 1 ? "" : "s"));
+    }
 
     // Out of sight first, atomically; the recursive delete of nested subvolumes is not atomic,
     // and a crash in it leaves a ".trash." entry that the next Pool open finishes.
@@ -164,6 +176,8 @@ void Pool::remove_volume(std::string_view name, const RemoveOptions& opts)
         ::renameat2(p.volumes.get(), trash.c_str(), p.volumes.get(), n.c_str(), RENAME_NOREPLACE);
         throw Error(e.code(), fmt::format("remove volume '{}': {}", name, e.what()));
     }
+    if (!mounts.empty())
+        p.write_mounts(name, {});
 }
 
 } // namespace buttervolume

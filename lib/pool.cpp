@@ -90,13 +90,18 @@ Pool::Impl::Impl(const PoolPaths& p) : paths(p)
     state = open_layout_dir(p.state);
     ensure_dir_at(state.get(), "locks", "state/locks", 0700);
     locks = open_dir_at(state.get(), "locks", "state/locks");
+    ensure_dir_at(state.get(), "mounts", "state/mounts", 0700);
+    mounts = open_dir_at(state.get(), "mounts", "state/mounts");
+    if (read_file_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", boot_id))
+        while (!boot_id.empty() && boot_id.back() == '\n')
+            boot_id.pop_back();
     for (auto [fd, path] : {std::pair{volumes.get(), &p.volumes}, std::pair{snapshots.get(), &p.snapshots}})
         if (!btrfs::is_btrfs(fd))
             throw NotBtrfs(fmt::format("'{}' is not on a btrfs filesystem", path->native()));
     quota.emplace(volumes.get());
 }
 
-Volume Pool::Impl::read_volume(int fd, std::string_view name) const
+Volume Pool::Impl::read_volume(int fd, std::string_view name, bool quota_on) const
 {
     Volume v;
     v.name = name;
@@ -107,7 +112,7 @@ Volume Pool::Impl::read_volume(int fd, std::string_view name) const
     v.subvolume_id = info.id;
     v.copy_on_write = !btrfs::get_nocow(fd, v.path.native());
     v.compression = btrfs::get_compression(fd, v.path.native());
-    if (quota->enabled()) {
+    if (quota_on) {
         v.size_limit = quota->limit(info.id);
         v.size_used = quota->referenced(info.id);
     }
@@ -193,14 +198,18 @@ std::vector<std::string> Pool::volume_names() const
 std::vector<Volume> Pool::volumes() const
 {
     std::vector<Volume> out;
-    auto names = volume_names();
-    out.reserve(names.size());
-    for (const auto& n : names) {
+    const int dirfd = impl_->volumes.get();
+    const bool quota_on = impl_->quota->enabled();
+    for_each_entry(dirfd, impl_->paths.volumes.native(), [&](std::string_view entry, unsigned char type) {
+        if (!is_valid_volume_name(entry) || (type != DT_DIR && type != DT_UNKNOWN))
+            return;
+        std::string n(entry);
         // A volume removed between the scan and this read is simply not listed.
-        UniqueFd fd = try_open_dir_at(impl_->volumes.get(), n.c_str(), (impl_->paths.volumes / n).native());
-        if (fd)
-            out.push_back(impl_->read_volume(fd.get(), n));
-    }
+        UniqueFd fd = try_open_dir_at(dirfd, n.c_str(), (impl_->paths.volumes / n).native());
+        if (fd && btrfs::is_subvolume_root(fd.get()))
+            out.push_back(impl_->read_volume(fd.get(), n, quota_on));
+    });
+    std::sort(out.begin(), out.end(), [](const Volume& a, const Volume& b) { return a.name < b.name; });
     return out;
 }
 

@@ -78,6 +78,19 @@ public:
     /// The directory of volume name (whether or not it exists). Throws InvalidArgument.
     std::filesystem::path volume_path(std::string_view name) const;
 
+    /// Records one mount of volume name by mount id (Docker's 64-hex ID; the same id may be
+    /// mounted more than once) and returns the volume's path. Counts are persisted under
+    /// state/mounts/ and forgotten after a reboot. Throws NotFound, InvalidArgument.
+    std::filesystem::path mount_volume(std::string_view name, std::string_view id);
+
+    /// Forgets one mount of name by id. Returns false, changing nothing, when that id holds no
+    /// mount of name (Docker sends Unmounts the plugin never counted, e.g. after a crash).
+    /// Throws InvalidArgument for a bad name or id.
+    bool unmount_volume(std::string_view name, std::string_view id);
+
+    /// How many mounts of name are recorded (0 after a reboot). One small file read.
+    std::size_t mount_count(std::string_view name) const;
+
     struct Impl;
 
 private:

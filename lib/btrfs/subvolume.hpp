@@ -40,7 +40,11 @@ bool is_btrfs(int fd);
 /// True when fd is the root directory of a btrfs subvolume (inode 256 on btrfs).
 bool is_subvolume(int fd);
 
-/// Same, for dirfd/name, without following a symlink.
+/// True when fd is a directory with the subvolume root inode number, without checking the
+/// filesystem type: for entries below a folder already known to be on btrfs.
+bool is_subvolume_root(int fd);
+
+/// Same as is_subvolume, for dirfd/name, without following a symlink.
 bool is_subvolume_at(int dirfd, const char* name);
 
 /// The subvolume info of the subvolume fd is the root of. `shown` names it in errors.

@@ -357,3 +357,66 @@ TEST_CASE("pool: the Python project's path variables are honoured through PoolPa
     CHECK(v.path == fsx.mnt() / "elsewhere-volumes" / "moved");
     CHECK(fs::is_directory(v.path));
 }
+
+TEST_CASE("mounts: counts per mount id are persisted and protect the volume from removal", "[pool][mounts]")
+{
+    BtrfsFixture fsx;
+    fs::create_directories(fsx.root());
+    const std::string id1(64, 'a'), id2(64, 'b');
+    {
+        Pool pool(fsx.root());
+        Volume v = pool.create_volume("db");
+        std::ofstream(v.path / "data") << "precious";
+        CHECK(pool.mount_count("db") == 0);
+        CHECK(pool.mount_volume("db", id1) == v.path);
+        CHECK(pool.mount_volume("db", id1) == v.path); // docker cp on a running container
+        CHECK(pool.mount_volume("db", id2) == v.path);
+        CHECK(pool.mount_count("db") == 3);
+        CHECK_THROWS_AS(pool.mount_volume("missing", id1), NotFound);
+        CHECK_THROWS_AS(pool.mount_volume("db", "bad id"), InvalidArgument);
+        CHECK_THROWS_AS(pool.mount_volume("db", ""), InvalidArgument);
+    }
+    // Another process (a restarted daemon) sees the same counts.
+    Pool pool(fsx.root());
+    CHECK(pool.mount_count("db") == 3);
+    CHECK_THROWS_AS(pool.remove_volume("db"), Busy);
+    CHECK_THROWS_WITH(pool.remove_volume("db"), Catch::Contains("remove volume 'db': it is mounted (3 mounts)"));
+    CHECK(read_text(fsx.root() / "volumes/db/data") == "precious");
+
+    CHECK(pool.unmount_volume("db", id1));
+    CHECK(pool.unmount_volume("db", id2));
+    CHECK_FALSE(pool.unmount_volume("db", id2)); // an id never counted (or already gone)
+    CHECK_FALSE(pool.unmount_volume("other", id1));
+    CHECK(pool.mount_count("db") == 1);
+    CHECK_THROWS_AS(pool.remove_volume("db"), Busy);
+    CHECK(pool.unmount_volume("db", id1));
+    CHECK(pool.mount_count("db") == 0);
+    CHECK_NOTHROW(pool.remove_volume("db"));
+}
+
+TEST_CASE("mounts: counts from another boot are void, and force removes a mounted volume", "[pool][mounts]")
+{
+    BtrfsFixture fsx;
+    fs::create_directories(fsx.root());
+    Pool pool(fsx.root());
+    pool.create_volume("db");
+    pool.mount_volume("db", "container-1");
+    CHECK(pool.mount_count("db") == 1);
+    // Rewrite the recorded boot id as a reboot would leave it.
+    fs::path state = fsx.root() / "state/mounts/db";
+    std::string text = read_text(state);
+    REQUIRE(text.starts_with("boot "));
+    std::ofstream(state) << "boot 00000000-0000-0000-0000-000000000000\ncontainer-1 1\n";
+    CHECK(pool.mount_count("db") == 0);
+    CHECK(pool.mount_volume("db", "container-2") == fsx.root() / "volumes/db");
+    CHECK(pool.mount_count("db") == 1);
+
+    CHECK_THROWS_AS(pool.remove_volume("db"), Busy);
+    RemoveOptions force;
+    force.force = true;
+    pool.remove_volume("db", force);
+    CHECK_FALSE(pool.has_volume("db"));
+    CHECK_FALSE(fs::exists(state));
+    pool.create_volume("db");
+    CHECK(pool.mount_count("db") == 0);
+}
