@@ -233,3 +233,29 @@ TEST_CASE("receive: the CLI imports into the pool's snapshots and exports back",
     CHECK(r.status == 0);
     CHECK(r.out == sh(fmt::format("btrfs receive --dump < '{}'", back.native())));
 }
+
+TEST_CASE("receive: an import interrupted by a signal leaves nothing; one killed is cleaned up next time",
+          "[receive]")
+{
+    Trees t;
+    const fs::path s1 = scratch_dir() / "interrupted.stream";
+    progs_send(t.mnt, "t1", s1);
+    const fs::path dest = t.mnt / "ours";
+    // Half of the stream, then the writer stalls: the import is in the middle of a receive.
+    auto import_then = [&](const char* sig) {
+        return sh(fmt::format("(head -c 3000000 '{}'; sleep 4) | '{}' import --dest '{}' 2>/dev/null & pid=$!; "
+                              "sleep 2; ls -A '{}'; kill -{} $pid; wait $pid; echo status=$?",
+                              s1.native(), buttervolume_bin(), dest.native(), dest.native(), sig));
+    };
+    std::string out = import_then("TERM");
+    CHECK_THAT(out, Catch::StartsWith(".recv.")); // it was under way, under a hidden name
+    CHECK_THAT(out, Catch::EndsWith("status=1\n"));
+    CHECK(fs::is_empty(dest));
+
+    out = import_then("KILL");
+    CHECK_THAT(out, Catch::EndsWith("status=137\n"));
+    CHECK_FALSE(fs::is_empty(dest)); // a killed process cannot clean up...
+    auto r = run({buttervolume_bin(), "import", "--dest", dest.native(), "-i", s1.native()});
+    CHECK(r.status == 0);
+    CHECK(sh(fmt::format("ls -A '{}'", dest.native())) == "t1\n"); // ...the next import does
+}
