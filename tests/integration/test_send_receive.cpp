@@ -259,3 +259,28 @@ TEST_CASE("receive: an import interrupted by a signal leaves nothing; one killed
     CHECK(r.status == 0);
     CHECK(sh(fmt::format("ls -A '{}'", dest.native())) == "t1\n"); // ...the next import does
 }
+
+TEST_CASE("receive: file attributes changed between snapshots are applied (btrfs receive ignores them)",
+          "[receive]")
+{
+    BtrfsFixture fx;
+    const fs::path m = fx.mnt();
+    sh(fmt::format("cd '{}' && btrfs subvolume create a >/dev/null && touch a/nocow a/immutable && echo x > a/nodump && "
+                   "echo y > a/append && btrfs subvolume snapshot -r a a1 >/dev/null && chattr +C a/nocow && "
+                   "chattr +i a/immutable && chattr +d a/nodump && chattr +a a/append && "
+                   "btrfs subvolume snapshot -r a a2 >/dev/null && mkdir ours",
+                   m.native()));
+    const fs::path s1 = scratch_dir() / "attr1.stream", s2 = scratch_dir() / "attr2.stream";
+    our_send(m / "a1", s1);
+    SendOptions inc;
+    inc.parent = m / "a1";
+    our_send(m / "a2", s2, inc);
+    our_receive(m / "ours", s1);
+    our_receive(m / "ours", s2);
+    auto attrs = [](const fs::path& d) {
+        return sh(fmt::format("cd '{}' && lsattr -d nocow immutable nodump append", d.native()));
+    };
+    CHECK(attrs(m / "ours/a2") == attrs(m / "a2"));
+    CHECK_THAT(attrs(m / "ours/a2"), Catch::Contains("i-") || Catch::Contains("-i"));
+    CHECK(tree_digest(m / "ours/a2") == tree_digest(m / "a2"));
+}
