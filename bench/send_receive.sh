@@ -131,4 +131,8 @@ rounds: $rounds (median wall time; CPU = user+sys)
 | incremental send of a 1% change: bytes on the wire | $inc_ours ($(awk "BEGIN {printf \"%.3f\", $inc_ours / $changed}")x the $changed bytes changed, ${inc_time} s) | $inc_progs | |
 
 v1 stream from buttervolume export --proto 1 vs btrfs send: $ours_stream
+rounds, receive (ours): $(tr '\n' ' ' < "$work/recv_ours")
+rounds, receive (progs): $(tr '\n' ' ' < "$work/recv_progs")
+rounds, send (ours): $(tr '\n' ' ' < "$work/send_ours")
+rounds, send (progs): $(tr '\n' ' ' < "$work/send_progs")
 EOF

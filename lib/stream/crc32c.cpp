@@ -71,7 +71,16 @@ __attribute__((target("sse4.2"))) std::uint32_t crc_sse42(std::uint32_t crc, con
     return c32;
 }
 
-const bool have_sse42 = __builtin_cpu_supports("sse4.2");
+bool have_sse42()
+{
+    // __builtin_cpu_init first: this may run before libgcc's own initialisation of the CPU
+    // model (GCC's documentation of __builtin_cpu_supports).
+    static const bool yes = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("sse4.2") != 0;
+    }();
+    return yes;
+}
 #endif
 
 } // namespace
@@ -80,7 +89,7 @@ std::uint32_t crc32c(std::uint32_t seed, const void* data, std::size_t len)
 {
     auto p = static_cast<const std::uint8_t*>(data);
 #if defined(__x86_64__)
-    if (have_sse42)
+    if (have_sse42())
         return crc_sse42(seed, p, len);
 #endif
     return crc_table(seed, p, len);
