@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -31,6 +32,7 @@ constexpr std::size_t cmd_header_size = 10;
 constexpr std::uint32_t max_payload_v1 = 64 * 1024 - cmd_header_size;
 constexpr std::uint32_t max_payload_v2 = 1024 * 1024;
 constexpr std::size_t buffer_size = 2 * 1024 * 1024;
+constexpr std::size_t read_ahead = 256 * 1024;
 
 std::uint16_t le16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] | p[1] << 8); }
 std::uint32_t le32(const std::uint8_t* p)
@@ -173,7 +175,10 @@ bool StreamReader::fill(std::size_t n)
         pos_ = 0;
     }
     while (end_ - pos_ < n) {
-        ssize_t got = ::read(fd_, buf + end_, cap_ - end_);
+        // Read a little ahead, not the whole buffer: data read just before it is checksummed
+        // and written out is still in the CPU cache (a 2 MiB read would evict it first).
+        std::size_t want = std::min(cap_ - end_, std::max(n - (end_ - pos_), read_ahead));
+        ssize_t got = ::read(fd_, buf + end_, want);
         if (got < 0) {
             if (errno == EINTR) {
                 if (cancel_ && cancel_())

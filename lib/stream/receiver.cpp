@@ -155,6 +155,7 @@ Receiver::Found Receiver::find_subvolume(const Uuid& uuid, std::uint64_t ctransi
 {
     std::string text = btrfs::uuid_to_string(uuid);
     bool exists_elsewhere = false;
+    std::string stale;
     for (bool received : {true, false}) {
         for (std::uint64_t id : btrfs::lookup_uuid(dest_, uuid, received)) {
             const auto& ids = dest_subvolumes();
@@ -171,14 +172,18 @@ Receiver::Found Receiver::find_subvolume(const Uuid& uuid, std::uint64_t ctransi
             if ((received ? f.info.received_uuid : f.info.uuid) != uuid)
                 continue;
             // progs does not check this: a parent made writable and changed since it was
-            // sent would silently give a corrupt result.
-            if (have != ctransid)
-                throw Error(ESTALE, fmt::format("cannot receive into '{}': {} '{}' (uuid {}) has transid {}, the "
-                                                "stream expects {}: it changed since it was sent",
-                                                dest_shown_, role, f.name, text, have, ctransid));
+            // sent would silently give a corrupt result. Another copy may still match.
+            if (have != ctransid) {
+                stale = fmt::format("cannot receive into '{}': {} '{}' (uuid {}) has transid {}, the stream "
+                                    "expects {}: it changed since it was sent",
+                                    dest_shown_, role, f.name, text, have, ctransid);
+                continue;
+            }
             return f;
         }
     }
+    if (!stale.empty())
+        throw Error(ESTALE, stale);
     if (exists_elsewhere)
         throw NotFound(fmt::format("cannot receive into '{}': the {} (uuid {}) is not in that directory", dest_shown_,
                                    role, text));

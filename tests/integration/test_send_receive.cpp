@@ -284,3 +284,29 @@ TEST_CASE("receive: file attributes changed between snapshots are applied (btrfs
     CHECK_THAT(attrs(m / "ours/a2"), Catch::Contains("i-") || Catch::Contains("-i"));
     CHECK(tree_digest(m / "ours/a2") == tree_digest(m / "a2"));
 }
+
+TEST_CASE("receive: a parent changed since the stream was made is refused (transid check)", "[receive]")
+{
+    BtrfsFixture fx;
+    const fs::path d = fx.mnt() / "dest";
+    sh(fmt::format("mkdir '{0}' && cd '{0}' && btrfs subvolume create x >/dev/null && echo 1 > x/f && "
+                   "btrfs subvolume snapshot -r x x1 >/dev/null && echo 2 >> x/f && "
+                   "btrfs subvolume snapshot -r x x2 >/dev/null",
+                   d.native()));
+    const fs::path s = scratch_dir() / "transid.stream";
+    SendOptions inc;
+    inc.parent = d / "x1";
+    our_send(d / "x2", s, inc);
+    sh(fmt::format("btrfs subvolume delete -c '{}' >/dev/null", (d / "x2").native()));
+    // The parent as sent: found by its own UUID in the destination, received.
+    auto r = our_receive(d, s);
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].parent == "x1");
+    CHECK(sh(fmt::format("cat '{}'", (d / "x2/f").native())) == "1\n2\n");
+    sh(fmt::format("btrfs subvolume delete -c '{}' >/dev/null", (d / "x2").native()));
+    // Made writable, changed, made read-only again: its transid moved on.
+    sh(fmt::format("btrfs property set '{0}' ro false && echo changed > '{0}/f' && sync && btrfs property set '{0}' ro true",
+                   (d / "x1").native()));
+    CHECK_THROWS_WITH(our_receive(d, s), Catch::Contains("changed since it was sent"));
+    CHECK(sh(fmt::format("ls -A '{}'", d.native())) == "x\nx1\n");
+}
