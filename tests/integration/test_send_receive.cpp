@@ -310,3 +310,28 @@ TEST_CASE("receive: a parent changed since the stream was made is refused (trans
     CHECK_THROWS_WITH(our_receive(d, s), Catch::Contains("changed since it was sent"));
     CHECK(sh(fmt::format("ls -A '{}'", d.native())) == "x\nx1\n");
 }
+
+TEST_CASE("receive: zlib, lzo and zstd extents are decompressed when not passed through", "[receive]")
+{
+    BtrfsFixture fx;
+    const fs::path m = fx.mnt();
+    sh(fmt::format("cd '{}' && btrfs subvolume create c >/dev/null && for a in zlib lzo zstd; do mkdir c/$a && "
+                   "btrfs property set c/$a compression $a && yes \"$a data, compressible\" | head -c 700000 > c/$a/f && "
+                   "printf tail >> c/$a/f; done && sync && btrfs subvolume snapshot -r c c1 >/dev/null && "
+                   "mkdir passed decompressed",
+                   m.native()));
+    const fs::path s = scratch_dir() / "codecs.stream";
+    SendOptions o;
+    o.compressed = true;
+    our_send(m / "c1", s, o);
+    std::string dump = sh(fmt::format("btrfs receive --dump < '{}'", s.native()));
+    CHECK_THAT(dump, Catch::Contains("compression=1,")); // zlib
+    CHECK_THAT(dump, Catch::Contains("compression=2,")); // zstd
+    CHECK_THAT(dump, Catch::Contains("compression=3,")); // lzo, 4 KiB sectors
+    ReceiveOptions dec;
+    dec.decompress = true;
+    our_receive(m / "decompressed", s, dec);
+    our_receive(m / "passed", s);
+    CHECK(tree_digest(m / "decompressed/c1") == tree_digest(m / "c1"));
+    CHECK(tree_digest(m / "passed/c1") == tree_digest(m / "c1"));
+}

@@ -7,6 +7,9 @@
 #include <buttervolume/names.hpp>
 #include <buttervolume/options.hpp>
 #include <buttervolume/pool.hpp>
+#include <buttervolume/receive.hpp>
+#include <buttervolume/send.hpp>
+#include <buttervolume/stream.hpp>
 #include <buttervolume/version.hpp>
 #include <buttervolume/volume.hpp>
 
@@ -44,4 +47,15 @@ TEST_CASE("public-api: value types and the version", "[public-api]")
     CHECK(std::string(BUTTERVOLUME_VERSION).size() > 0);
     CHECK(PoolPaths::under("/r").snapshots == "/r/snapshots");
     CHECK(default_root() == "/var/lib/buttervolume");
+}
+
+TEST_CASE("public-api: send stream errors cross the library as StreamError", "[public-api]")
+{
+    const std::uint8_t not_a_stream[] = {'h', 'e', 'l', 'l', 'o', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    stream::StreamReader reader(std::span<const std::uint8_t>(not_a_stream, sizeof not_a_stream));
+    stream::Command c;
+    CHECK_THROWS_AS(reader.next(c), StreamError);
+    CHECK_THROWS_AS(send_snapshot("/nonexistent/snapshot", 1), NotFound);
+    stream::StreamReader empty(std::span<const std::uint8_t>{});
+    CHECK_THROWS_AS(receive_stream(empty, "/nonexistent/dest"), NotFound);
 }
