@@ -76,10 +76,15 @@ std::string human_bytes(std::uint64_t n)
 class ProgressLine {
 public:
     explicit ProgressLine(std::string verb) : verb_(std::move(verb)), tty_(::isatty(2) == 1) {}
-    ~ProgressLine()
+    ~ProgressLine() { done(); }
+
+    /// Ends the progress line, so that what is printed next starts on a line of its own.
+    void done()
     {
+        std::lock_guard lock(mutex_);
         if (tty_ && shown_)
             fmt::print(stderr, "\n");
+        shown_ = false;
     }
     ProgressLine(const ProgressLine&) = delete;
     ProgressLine& operator=(const ProgressLine&) = delete;
@@ -159,6 +164,7 @@ int import_stream(Context& ctx, const Args& args)
     ProgressLine line("received");
     opts.progress = line.callback();
     auto got = receive_stream(in.fd(), dest, opts);
+    line.done();
     for (const auto& r : got)
         fmt::print("{}\n", printable(r.name));
     return 0;
