@@ -41,7 +41,7 @@ fuzz() {
 fuzz fuzz_stream_reader stream_reader
 if [ "$(id -u)" = 0 ]; then
     truncate -s 1G "$work/fs.img"
-    mkfs.btrfs -q -f "$work/fs.img"
+    mkfs.btrfs -q -f "$work/fs.img" >/dev/null 2>&1
     mkdir "$work/mnt"
     mount -o loop "$work/fs.img" "$work/mnt"
     mnt="$work/mnt"

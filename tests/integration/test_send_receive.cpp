@@ -335,3 +335,16 @@ TEST_CASE("receive: zlib, lzo and zstd extents are decompressed when not passed 
     CHECK(tree_digest(m / "decompressed/c1") == tree_digest(m / "c1"));
     CHECK(tree_digest(m / "passed/c1") == tree_digest(m / "c1"));
 }
+
+TEST_CASE("receive: several streams back to back are received in turn", "[receive]")
+{
+    Trees t;
+    const fs::path s = scratch_dir() / "two.stream";
+    sh(fmt::format("cd '{}' && (btrfs send -q t1 && btrfs send -q --proto 2 -p t1 t2) > '{}'", t.mnt.native(), s.native()));
+    auto r = our_receive(t.mnt / "ours", s);
+    REQUIRE(r.size() == 2);
+    CHECK(r[0].name == "t1");
+    CHECK(r[1].name == "t2");
+    CHECK(r[1].parent == "t1"); // the first one, just received, serves as the parent
+    CHECK(tree_digest(t.mnt / "ours/t2") == tree_digest(t.mnt / "t2"));
+}
