@@ -69,6 +69,7 @@ std::string command_help(const Command& cmd);
 void add_volume_commands(std::vector<Command>& out);
 void add_init_command(std::vector<Command>& out);
 void add_stream_commands(std::vector<Command>& out);
+void add_run_command(std::vector<Command>& out);
 
 /// Escapes control characters so that a name cannot forge output lines.
 std::string printable(std::string_view s);

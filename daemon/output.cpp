@@ -11,8 +11,9 @@ namespace buttervolume::cli {
 
 std::string rfc3339(std::chrono::system_clock::time_point t)
 {
-    auto secs = std::chrono::time_point_cast<std::chrono::seconds>(t);
-    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", secs);
+    // fmt 9 formats a time_point in local time (fmt 10 changed it to UTC): go through
+    // gmtime explicitly, or CreatedAt would carry the local time with a "Z".
+    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(t)));
 }
 
 void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows)
