@@ -4,6 +4,10 @@
 set -eu
 build="meson ninja-build g++ pkg-config libbtrfsutil-dev libcpp-httplib-dev rapidjson-dev libfmt-dev btrfs-progs curl"
 testpkgs="catch2 e2fsprogs util-linux docker.io busybox-static openssh-server openssh-client rsync clang python3 iproute2"
+# Native send/receive: decompression of compressed extents; its tests: xattr/ACL/capability
+# tools and libFuzzer.
+build="$build zlib1g-dev libzstd-dev liblzo2-dev"
+testpkgs="$testpkgs attr acl libcap2-bin libclang-rt-14-dev"
 want=$build
 [ "${1:-}" = test ] && want="$build $testpkgs"
 missing=""

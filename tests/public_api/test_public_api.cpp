@@ -9,6 +9,9 @@
 #include <buttervolume/pool.hpp>
 #include <buttervolume/retention.hpp>
 #include <buttervolume/snapshot.hpp>
+#include <buttervolume/receive.hpp>
+#include <buttervolume/send.hpp>
+#include <buttervolume/stream.hpp>
 #include <buttervolume/version.hpp>
 #include <buttervolume/volume.hpp>
 
@@ -64,4 +67,15 @@ TEST_CASE("public-api: snapshot names and retention are usable from the public h
     PurgeOptions po;
     CHECK_FALSE(ro.force);
     CHECK_FALSE(po.dry_run);
+}
+
+TEST_CASE("public-api: send stream errors cross the library as StreamError", "[public-api]")
+{
+    const std::uint8_t not_a_stream[] = {'h', 'e', 'l', 'l', 'o', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    stream::StreamReader reader(std::span<const std::uint8_t>(not_a_stream, sizeof not_a_stream));
+    stream::Command c;
+    CHECK_THROWS_AS(reader.next(c), StreamError);
+    CHECK_THROWS_AS(send_snapshot("/nonexistent/snapshot", 1), NotFound);
+    stream::StreamReader empty(std::span<const std::uint8_t>{});
+    CHECK_THROWS_AS(receive_stream(empty, "/nonexistent/dest"), NotFound);
 }

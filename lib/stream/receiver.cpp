@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: Apache-2.0
+// receive_stream: applies a send stream into a hidden subvolume, confined, then commits it.
+#include <buttervolume/receive.hpp>
+
+#include "../btrfs/receive.hpp"
+#include "../btrfs/subvolume.hpp"
+#include "../sys.hpp"
+#include "confined_dir.hpp"
+#include "decompress.hpp"
+#include "receiver_ops.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <random>
+
+namespace buttervolume {
+
+namespace stream {
+
+namespace {
+
+constexpr std::string_view tmp_prefix = ".recv.";
+
+bool is_zero(const Uuid& u)
+{
+    for (auto b : u)
+        if (b)
+            return false;
+    return true;
+}
+
+std::string random_hex()
+{
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    return fmt::format("{:016x}", rng());
+}
+
+// The name a stream gives its subvolume becomes an entry of the destination: one plain,
+// visible component (hidden names are ours, for work in progress).
+void check_subvolume_name(std::string_view name)
+{
+    bool ok = !name.empty() && name.size() <= 255 && name.front() != '.' && name.find('/') == std::string_view::npos;
+    for (char c : name)
+        ok = ok && static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+    if (!ok)
+        throw StreamError(fmt::format("send stream: refusing subvolume name '{}': not a plain name",
+                                      std::string(name.substr(0, 64))),
+                          EPERM);
+}
+
+// A fresh directory stream of fd: a dup() would share (and exhaust) fd's read position.
+DIR* open_listing(int fd)
+{
+    int own = ::openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (own < 0)
+        return nullptr;
+    DIR* d = ::fdopendir(own);
+    if (!d)
+        ::close(own);
+    return d;
+}
+
+} // namespace
+
+Receiver::Receiver(int dest, std::string dest_shown, const ReceiveOptions& opts)
+    : dest_(dest), dest_shown_(std::move(dest_shown)), opts_(opts)
+{
+}
+
+Receiver::~Receiver()
+{
+    abandon();
+}
+
+void Receiver::abandon() noexcept
+{
+    if (!active_)
+        return;
+    active_ = false;
+    wfd_.reset();
+    deferred_.clear();
+    dir_.reset();
+    root_.reset();
+    try {
+        btrfs::delete_subvolume(dest_, tmp_name_.c_str(), false, tmp_name_);
+    } catch (...) {
+        // Nothing more can be done here; the next receive into this directory retries.
+    }
+}
+
+void Receiver::remove_leftovers() const
+{
+    DIR* d = open_listing(dest_);
+    if (!d)
+        return;
+    std::vector<std::string> stale;
+    while (struct dirent* e = ::readdir(d)) {
+        std::string_view n(e->d_name);
+        if (!n.starts_with(tmp_prefix))
+            continue;
+        // ".recv.<pid>.<random>": left by a receive whose process is gone (killed).
+        auto rest = n.substr(tmp_prefix.size());
+        long pid = std::strtol(std::string(rest.substr(0, rest.find('.'))).c_str(), nullptr, 10);
+        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) < 0 && errno == ESRCH)
+            stale.emplace_back(n);
+    }
+    ::closedir(d);
+    for (const auto& n : stale) {
+        try {
+            btrfs::delete_subvolume(dest_, n.c_str(), false, n);
+        } catch (...) {
+        }
+    }
+}
+
+const std::map<std::uint64_t, std::string>& Receiver::dest_subvolumes()
+{
+    if (scanned_)
+        return by_id_;
+    scanned_ = true;
+    DIR* d = open_listing(dest_);
+    if (!d)
+        throw_errno(fmt::format("list '{}'", dest_shown_));
+    while (struct dirent* e = ::readdir(d)) {
+        std::string_view n(e->d_name);
+        if (n.starts_with(".") || (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN))
+            continue;
+        if (!btrfs::is_subvolume_at(dest_, e->d_name))
+            continue;
+        int fd = ::openat(dest_, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        UniqueFd f(fd);
+        try {
+            by_id_[btrfs::subvolume_id(f.get(), n)] = std::string(n);
+        } catch (const Error&) {
+        }
+    }
+    ::closedir(d);
+    return by_id_;
+}
+
+// Finds the subvolume the sender knew as uuid at ctransid: first one received from it, then
+// the original (progs 28eb473c), but only among the subvolumes of the destination directory,
+// so a stream cannot reach into the rest of the filesystem.
+Receiver::Found Receiver::find_subvolume(const Uuid& uuid, std::uint64_t ctransid, std::string_view role)
+{
+    std::string text = btrfs::uuid_to_string(uuid);
+    bool exists_elsewhere = false;
+    std::string stale;
+    for (bool received : {true, false}) {
+        for (std::uint64_t id : btrfs::lookup_uuid(dest_, uuid, received)) {
+            const auto& ids = dest_subvolumes();
+            auto it = ids.find(id);
+            if (it == ids.end()) {
+                exists_elsewhere = true;
+                continue;
+            }
+            Found f;
+            f.name = it->second;
+            f.fd = open_dir_at(dest_, f.name.c_str(), f.name);
+            f.info = btrfs::subvolume_info(f.fd.get(), f.name);
+            std::uint64_t have = received ? f.info.stransid : f.info.ctransid;
+            if ((received ? f.info.received_uuid : f.info.uuid) != uuid)
+                continue;
+            // progs does not check this: a parent made writable and changed since it was
+            // sent would silently give a corrupt result. Another copy may still match.
+            if (have != ctransid) {
+                stale = fmt::format("cannot receive into '{}': {} '{}' (uuid {}) has transid {}, the stream "
+                                    "expects {}: it changed since it was sent",
+                                    dest_shown_, role, f.name, text, have, ctransid);
+                continue;
+            }
+            return f;
+        }
+    }
+    if (!stale.empty())
+        throw Error(ESTALE, stale);
+    if (exists_elsewhere)
+        throw NotFound(fmt::format("cannot receive into '{}': the {} (uuid {}) is not in that directory", dest_shown_,
+                                   role, text));
+    throw NotFound(fmt::format("cannot receive into '{}': no {} with uuid {} (received or original) there", dest_shown_,
+                               role, text));
+}
+
+void Receiver::begin(const Command& c, bool snapshot)
+{
+    finish();
+    std::string name(c.string(Attr::Path));
+    check_subvolume_name(name);
+    uuid_ = c.uuid(Attr::Uuid);
+    ctransid_ = c.u64(Attr::Ctransid);
+    struct stat st;
+    if (::fstatat(dest_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+        throw AlreadyExists(fmt::format("cannot receive '{}' into '{}': that name exists", name, dest_shown_));
+    std::string tmp = fmt::format("{}{}.{}", tmp_prefix, ::getpid(), random_hex());
+    std::optional<Found> parent;
+    if (snapshot) {
+        parent = find_subvolume(c.uuid(Attr::CloneUuid), c.u64(Attr::CloneCtransid), "parent");
+        btrfs::create_snapshot(parent->fd.get(), dest_, tmp.c_str(), false, tmp);
+    } else {
+        btrfs::create_subvolume(dest_, tmp.c_str(), tmp);
+    }
+    active_ = true;
+    tmp_name_ = tmp;
+    name_ = name;
+    incremental_ = snapshot;
+    parent_name_ = parent ? parent->name : std::string();
+    parent_uuid_ = parent ? parent->info.uuid : btrfs::Uuid{};
+    root_ = open_dir_at(dest_, tmp.c_str(), tmp);
+    dir_.emplace(root_.get(), name_);
+}
+
+void Receiver::finish()
+{
+    if (!active_)
+        return;
+    wfd_.reset();
+    wpath_.clear();
+    apply_deferred_flags();
+    btrfs::set_received_subvol(root_.get(), uuid_, ctransid_, name_);
+    btrfs::set_read_only(root_.get(), true, name_);
+    // The check btrbk does after progs (which once reported success for failed receives).
+    auto info = btrfs::subvolume_info(root_.get(), name_);
+    bool ok = info.read_only && info.received_uuid == uuid_ && !is_zero(info.received_uuid) &&
+              (incremental_ ? info.parent_uuid == parent_uuid_ : is_zero(info.parent_uuid));
+    if (!ok)
+        throw Error(EIO, fmt::format("receive of '{}' failed its final check (read-only {}, received uuid {}, "
+                                     "parent uuid '{}')",
+                                     name_, info.read_only, btrfs::uuid_to_string(info.received_uuid),
+                                     btrfs::uuid_to_string(info.parent_uuid)));
+    if (::renameat2(dest_, tmp_name_.c_str(), dest_, name_.c_str(), RENAME_NOREPLACE) < 0)
+        throw_errno(fmt::format("cannot receive '{}' into '{}'", name_, dest_shown_));
+    active_ = false;
+    dir_.reset();
+    root_.reset();
+    scanned_ = false; // the new subvolume may serve as a parent of the next stream
+    by_id_.clear();
+    ReceivedSnapshot r;
+    r.name = name_;
+    r.path = std::filesystem::path(dest_shown_) / name_;
+    r.received_uuid = btrfs::uuid_to_string(uuid_);
+    r.parent = parent_name_;
+    done_.push_back(std::move(r));
+}
+
+std::vector<ReceivedSnapshot> Receiver::run(StreamReader& reader)
+{
+    remove_leftovers();
+    if (opts_.cancel)
+        reader.set_cancel_check(opts_.cancel);
+    Command c;
+    StreamProgress progress;
+    auto last = std::chrono::steady_clock::now();
+    while (reader.next(c)) {
+        if (opts_.cancel && opts_.cancel())
+            throw Error(ECANCELED, fmt::format("receive into '{}' cancelled", dest_shown_));
+        switch (c.cmd()) {
+        case Cmd::Subvol: begin(c, false); break;
+        case Cmd::Snapshot: begin(c, true); break;
+        case Cmd::End: finish(); break;
+        default:
+            if (!active_)
+                throw StreamError(fmt::format("send stream: {} command at offset {} before any subvol or snapshot "
+                                              "command",
+                                              command_name(c.type()), c.offset()));
+            apply(c);
+        }
+        ++progress.commands;
+        progress.bytes = reader.position();
+        if (opts_.progress && (progress.commands & 63) == 0) {
+            auto now = std::chrono::steady_clock::now();
+            if (now - last > std::chrono::milliseconds(250)) {
+                last = now;
+                opts_.progress(progress);
+            }
+        }
+    }
+    if (active_)
+        throw StreamError(fmt::format("send stream ended at offset {} without an END command: truncated",
+                                      reader.position()));
+    if (done_.empty())
+        throw StreamError("send stream holds no subvolume: empty or truncated");
+    if (opts_.progress)
+        opts_.progress(progress);
+    return std::move(done_);
+}
+
+} // namespace stream
+
+namespace {
+
+std::vector<ReceivedSnapshot> receive_into(stream::StreamReader& reader, const std::filesystem::path& dest_dir,
+                                           const ReceiveOptions& opts)
+{
+    UniqueFd dest = open_dir_at(AT_FDCWD, dest_dir.c_str(), dest_dir.native(), false);
+    if (!btrfs::is_btrfs(dest.get()))
+        throw NotBtrfs(fmt::format("cannot receive into '{}': not on btrfs", dest_dir.native()));
+    stream::Receiver r(dest.get(), dest_dir.native(), opts);
+    return r.run(reader);
+}
+
+} // namespace
+
+std::vector<ReceivedSnapshot> receive_stream(int in_fd, const std::filesystem::path& dest_dir,
+                                             const ReceiveOptions& opts)
+{
+    stream::StreamReader reader(in_fd);
+    return receive_into(reader, dest_dir, opts);
+}
+
+std::vector<ReceivedSnapshot> receive_stream(stream::StreamReader& reader, const std::filesystem::path& dest_dir,
+                                             const ReceiveOptions& opts)
+{
+    return receive_into(reader, dest_dir, opts);
+}
+
+} // namespace buttervolume

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+// Receiver: the state of one receive (the subvolume being built, its open write fd) and the
+// application of each command; receiver.cpp drives it, receiver_ops.cpp applies commands.
+#pragma once
+
+#include "../btrfs/subvolume.hpp"
+#include "../unique_fd.hpp"
+#include "confined_dir.hpp"
+
+#include <buttervolume/receive.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace buttervolume::stream {
+
+class Receiver {
+public:
+    Receiver(int dest, std::string dest_shown, const ReceiveOptions& opts);
+    ~Receiver();
+    Receiver(const Receiver&) = delete;
+    Receiver& operator=(const Receiver&) = delete;
+
+    /// Applies every command of reader; returns the subvolumes committed.
+    std::vector<ReceivedSnapshot> run(StreamReader& reader);
+
+private:
+    struct Found {
+        UniqueFd fd;
+        std::string name;
+        btrfs::SubvolumeInfo info;
+    };
+
+    void remove_leftovers() const;
+    const std::map<std::uint64_t, std::string>& dest_subvolumes();
+    Found find_subvolume(const Uuid& uuid, std::uint64_t ctransid, std::string_view role);
+    void begin(const Command& c, bool snapshot);
+    void finish();
+    void abandon() noexcept;
+
+    // receiver_ops.cpp
+    void apply(const Command& c);
+    int file_for_write(std::string_view path);
+    void forget_write_fd();
+    void clone(const Command& c);
+    void encoded_write(const Command& c);
+    void fileattr(const Command& c);
+    void enable_verity(const Command& c);
+    void apply_deferred_flags();
+    [[noreturn]] void fail(const Command& c, std::string_view path, int err) const;
+
+    int dest_;
+    std::string dest_shown_;
+    const ReceiveOptions& opts_;
+    std::map<std::uint64_t, std::string> by_id_;
+    bool scanned_ = false;
+
+    // The subvolume being received.
+    bool active_ = false;
+    std::string tmp_name_;
+    std::string name_;
+    Uuid uuid_{};
+    std::uint64_t ctransid_ = 0;
+    bool incremental_ = false;
+    std::string parent_name_;
+    btrfs::Uuid parent_uuid_{};
+    UniqueFd root_;
+    std::optional<ConfinedDir> dir_;
+    // One open file for consecutive writes to the same path (progs does the same).
+    std::string wpath_;
+    UniqueFd wfd_;
+    // IMMUTABLE and APPEND are applied last, or the writes that follow would fail.
+    std::vector<std::pair<UniqueFd, unsigned>> deferred_;
+    std::vector<ReceivedSnapshot> done_;
+};
+
+} // namespace buttervolume::stream
