@@ -68,6 +68,7 @@ std::string command_help(const Command& cmd);
 // The command groups, one file each.
 void add_volume_commands(std::vector<Command>& out);
 void add_init_command(std::vector<Command>& out);
+void add_run_command(std::vector<Command>& out);
 void add_snapshot_commands(std::vector<Command>& out);
 
 /// Escapes control characters so that a name cannot forge output lines.

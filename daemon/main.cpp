@@ -19,6 +19,7 @@ std::vector<cli::Command> all_commands()
     std::vector<cli::Command> cmds;
     cli::add_init_command(cmds);
     cli::add_volume_commands(cmds);
+    cli::add_run_command(cmds);
     cli::add_snapshot_commands(cmds);
     // Options every command accepts.
     for (auto& c : cmds) {

@@ -181,8 +181,15 @@ std::optional<Volume> Pool::find_volume(std::string_view name) const
 
 std::vector<std::string> Pool::volume_names() const
 {
-    std::vector<std::string> names;
     int dirfd = impl_->volumes.get();
+    // One stat per entry costs ~4 us (40 ms at 10,000 volumes, Docker's List); the root tree's
+    // back references name the same subvolumes in a few ioctls, when we may search it (root).
+    if (auto refs = btrfs::child_subvolume_names(dirfd, impl_->paths.volumes.native())) {
+        std::erase_if(*refs, [](const std::string& n) { return !is_valid_volume_name(n); });
+        std::sort(refs->begin(), refs->end());
+        return std::move(*refs);
+    }
+    std::vector<std::string> names;
     for_each_entry(dirfd, impl_->paths.volumes.native(), [&](std::string_view entry, unsigned char type) {
         // Dot entries are our temporaries; Python buttervolume 1.x left a "metadata.db" file here.
         if (!is_valid_volume_name(entry) || (type != DT_DIR && type != DT_UNKNOWN))

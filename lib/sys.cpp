@@ -41,7 +41,7 @@ void ensure_dir_at(int dirfd, const char* name, std::string_view shown, unsigned
         throw_errno(fmt::format("create directory '{}'", shown));
 }
 
-void write_file_atomic(int dirfd, const std::string& name, std::string_view data)
+void write_file_atomic(int dirfd, const std::string& name, std::string_view data, bool durable)
 {
     static thread_local std::mt19937_64 rng{std::random_device{}()};
     std::string tmp = fmt::format(".{}.{:016x}.tmp", name, rng());
@@ -60,7 +60,7 @@ void write_file_atomic(int dirfd, const std::string& name, std::string_view data
         p += n;
         left -= static_cast<std::size_t>(n);
     }
-    if (::fsync(fd.get()) < 0 || ::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) < 0) {
+    if ((durable && ::fsync(fd.get()) < 0) || ::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) < 0) {
         int err = errno;
         ::unlinkat(dirfd, tmp.c_str(), 0);
         throw_errno(err, fmt::format("write '{}'", name));

@@ -33,7 +33,9 @@ UniqueFd try_open_dir_at(int dirfd, const char* name, std::string_view shown);
 void ensure_dir_at(int dirfd, const char* name, std::string_view shown, unsigned mode = 0755);
 
 /// Writes data to dirfd/name atomically: a temporary file, fsync, rename over the old one.
-void write_file_atomic(int dirfd, const std::string& name, std::string_view data);
+/// durable=false skips the fsync: readers still see the old or the new content, never a mix,
+/// but a power loss may lose the update (for state a reboot voids anyway).
+void write_file_atomic(int dirfd, const std::string& name, std::string_view data, bool durable = true);
 
 /// The whole content of dirfd/name, or an empty optional-like false return when absent.
 bool read_file_at(int dirfd, const char* name, std::string& out);

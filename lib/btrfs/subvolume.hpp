@@ -8,8 +8,10 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace buttervolume::btrfs {
 
@@ -58,6 +60,10 @@ void create_snapshot(int source_fd, int dirfd, const char* name, bool read_only,
 
 /// Deletes the subvolume dirfd/name; recursive also deletes nested subvolumes first.
 void delete_subvolume(int dirfd, const char* name, bool recursive, std::string_view shown);
+
+/// The names of the subvolumes whose roots are entries of directory dirfd, unsorted, from a few
+/// tree-search ioctls (no call per entry); nullopt when the caller lacks CAP_SYS_ADMIN.
+std::optional<std::vector<std::string>> child_subvolume_names(int dirfd, std::string_view shown);
 
 /// Sets or clears the read-only flag of the subvolume at fd.
 void set_read_only(int fd, bool read_only, std::string_view shown);

@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages buttervolume needs: build (always) and test (with "test").
 # Safe to re-run: it installs only what is missing.
 set -eu
-build="meson ninja-build g++ pkg-config libbtrfsutil-dev libcpp-httplib-dev rapidjson-dev libfmt-dev btrfs-progs"
+build="meson ninja-build g++ pkg-config libbtrfsutil-dev libcpp-httplib-dev rapidjson-dev libfmt-dev btrfs-progs curl"
 testpkgs="catch2 e2fsprogs util-linux docker.io busybox-static openssh-server openssh-client rsync clang python3 iproute2"
 want=$build
 [ "${1:-}" = test ] && want="$build $testpkgs"
