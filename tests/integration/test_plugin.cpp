@@ -258,3 +258,27 @@ TEST_CASE("plugin: List returns every volume with its Mountpoint, and nothing el
     }
     CHECK(names == std::vector<std::string>{"a", "bee", "c.d_e-f"});
 }
+
+TEST_CASE("plugin: Get's Status counts the volume's snapshots from its state record", "[plugin]")
+{
+    PoolFixture f;
+    ok(f.call("/VolumeDriver.Create", R"({"Name":"db"})"));
+    auto count = [&] {
+        return ok(f.call("/VolumeDriver.Get", R"({"Name":"db"})"))["Volume"]["Status"]["Snapshots"].GetUint64();
+    };
+    CHECK(count() == 0);
+    Snapshot a = f.pool->snapshot("db");
+    f.pool->snapshot("db");
+    CHECK(count() == 2);
+    f.pool->restore(a.name); // adds the safety snapshot
+    CHECK(count() == 3);
+    f.pool->remove_snapshot(a.name);
+    CHECK(count() == 2);
+    // Get reads the record: a snapshot made behind the library's back is counted at the next
+    // listing of the volume, not by Get (which never scans snapshots/).
+    sh(fmt::format("btrfs -q subvolume snapshot -r '{}' '{}/db@2020-01-01T00:00:00.000000'",
+                   (f.fsx.root() / "volumes" / "db").native(), (f.fsx.root() / "snapshots").native()));
+    CHECK(count() == 2);
+    f.pool->snapshots("db");
+    CHECK(count() == 3);
+}
