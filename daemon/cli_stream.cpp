@@ -4,6 +4,7 @@
 
 #include <buttervolume/error.hpp>
 #include <buttervolume/receive.hpp>
+#include <buttervolume/snapshot.hpp>
 #include <buttervolume/send.hpp>
 #include <buttervolume/stream.hpp>
 
@@ -165,8 +166,13 @@ int import_stream(Context& ctx, const Args& args)
     opts.progress = line.callback();
     auto got = receive_stream(in.fd(), dest, opts);
     line.done();
-    for (const auto& r : got)
+    for (const auto& r : got) {
+        // Listing the volume's snapshots recounts them, so the plugin's Status shows the new one.
+        if (!args.value("dest"))
+            if (auto sn = parse_snapshot_name(r.name))
+                ctx.pool().snapshots(sn->volume);
         fmt::print("{}\n", printable(r.name));
+    }
     return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include "btrfs/attributes.hpp"
 #include "btrfs/subvolume.hpp"
+#include "stream/receiver_ops.hpp"
 #include "sys.hpp"
 
 #include <buttervolume/names.hpp>
@@ -121,6 +122,8 @@ Volume Pool::Impl::read_volume(int fd, std::string_view name, bool quota_on) con
 
 void Pool::Impl::remove_leftovers() const
 {
+    // A receive killed mid-stream leaves its hidden subvolume in snapshots/.
+    stream::remove_stale_receives(snapshots.get());
     std::vector<std::string> leftovers;
     for_each_entry(volumes.get(), paths.volumes.native(), [&](std::string_view entry, unsigned char) {
         if (entry.starts_with(tmp_prefix) || entry.starts_with(trash_prefix))

@@ -96,9 +96,9 @@ void Receiver::abandon() noexcept
     }
 }
 
-void Receiver::remove_leftovers() const
+void remove_stale_receives(int dirfd)
 {
-    DIR* d = open_listing(dest_);
+    DIR* d = open_listing(dirfd);
     if (!d)
         return;
     std::vector<std::string> stale;
@@ -115,10 +115,16 @@ void Receiver::remove_leftovers() const
     ::closedir(d);
     for (const auto& n : stale) {
         try {
-            btrfs::delete_subvolume(dest_, n.c_str(), false, n);
+            btrfs::delete_subvolume(dirfd, n.c_str(), false, n);
         } catch (...) {
+            // Left for the next receive or Pool open; this is clean-up, not the caller's operation.
         }
     }
+}
+
+void Receiver::remove_leftovers() const
+{
+    remove_stale_receives(dest_);
 }
 
 const std::map<std::uint64_t, std::string>& Receiver::dest_subvolumes()

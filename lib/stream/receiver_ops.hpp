@@ -16,6 +16,9 @@
 
 namespace buttervolume::stream {
 
+/// Deletes the temporary subvolumes (".recv.<pid>.*") that killed receives left in dirfd.
+void remove_stale_receives(int dirfd);
+
 class Receiver {
 public:
     Receiver(int dest, std::string dest_shown, const ReceiveOptions& opts);

@@ -5,6 +5,7 @@
 #include "stream_files.hpp"
 
 #include <buttervolume/error.hpp>
+#include <buttervolume/pool.hpp>
 #include <buttervolume/receive.hpp>
 #include <buttervolume/send.hpp>
 
@@ -260,6 +261,26 @@ TEST_CASE("receive: an import interrupted by a signal leaves nothing; one killed
     CHECK(sh(fmt::format("ls -A '{}'", dest.native())) == "t1\n"); // ...the next import does
 }
 
+TEST_CASE("receive: the leftover of an import killed into a pool is removed when the pool is next opened",
+          "[receive]")
+{
+    Trees t;
+    const fs::path s1 = scratch_dir() / "killed-pool.stream";
+    progs_send(t.mnt, "t1", s1);
+    const fs::path root = t.mnt / "pool";
+    fs::create_directories(root);
+    std::string out = sh(fmt::format("(head -c 3000000 '{}'; sleep 4) | '{}' --root '{}' import 2>/dev/null & pid=$!; "
+                                     "sleep 2; ls -A '{}/snapshots'; kill -KILL $pid; wait $pid; echo status=$?",
+                                     s1.native(), buttervolume_bin(), root.native(), root.native()));
+    CHECK_THAT(out, Catch::StartsWith(".recv."));
+    CHECK_THAT(out, Catch::EndsWith("status=137\n"));
+    CHECK_FALSE(fs::is_empty(root / "snapshots"));
+    // Any command that opens the pool (here a listing) removes what the killed import left.
+    auto r = run({buttervolume_bin(), "--root", root.native(), "volumes"});
+    CHECK(r.status == 0);
+    CHECK(fs::is_empty(root / "snapshots"));
+}
+
 TEST_CASE("receive: file attributes changed between snapshots are applied (btrfs receive ignores them)",
           "[receive]")
 {
@@ -347,4 +368,25 @@ TEST_CASE("receive: several streams back to back are received in turn", "[receiv
     CHECK(r[1].name == "t2");
     CHECK(r[1].parent == "t1"); // the first one, just received, serves as the parent
     CHECK(tree_digest(t.mnt / "ours/t2") == tree_digest(t.mnt / "t2"));
+}
+
+TEST_CASE("receive: a snapshot imported into a pool is counted in its volume's snapshot count", "[receive]")
+{
+    BtrfsFixture fx;
+    const fs::path a = fx.mnt() / "a", b = fx.mnt() / "b";
+    fs::create_directories(a);
+    fs::create_directories(b);
+    Pool source(a);
+    source.create_volume("db");
+    Snapshot snap = source.snapshot("db");
+    Pool target(b);
+    target.create_volume("db");
+    CHECK(target.snapshots("db").empty());
+    CHECK(target.snapshot_count("db") == 0);
+    const fs::path stream = scratch_dir() / "counted.stream";
+    REQUIRE(run({buttervolume_bin(), "--root", a.native(), "export", snap.name, "-o", stream.native()}).status == 0);
+    auto r = run({buttervolume_bin(), "--root", b.native(), "import", "-i", stream.native()});
+    REQUIRE(r.status == 0);
+    CHECK(r.out == snap.name + "\n");
+    CHECK(target.snapshot_count("db") == 1);
 }
