@@ -38,14 +38,14 @@ SnapshotRecord read_snapshot_record(int dirfd, std::string_view volume)
     return rec;
 }
 
-void write_snapshot_record(int dirfd, std::string_view volume, const SnapshotRecord& record)
+void write_snapshot_record(int dirfd, std::string_view volume, const SnapshotRecord& record, bool durable)
 {
     std::string text;
     if (record.count)
         text += fmt::format("count {}\n", *record.count);
     for (const auto& s : record.safety)
         text += fmt::format("safety {}\n", s);
-    write_file_atomic(dirfd, std::string(volume), text);
+    write_file_atomic(dirfd, std::string(volume), text, durable);
 }
 
 } // namespace buttervolume

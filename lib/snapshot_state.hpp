@@ -32,6 +32,7 @@ UniqueFd open_snapshot_state(int state_fd, bool create);
 SnapshotRecord read_snapshot_record(int dirfd, std::string_view volume);
 
 /// Writes the record of volume atomically (file format: "count N" and "safety NAME" lines).
-void write_snapshot_record(int dirfd, std::string_view volume, const SnapshotRecord& record);
+/// durable=false is for filling the cache from a scan: losing that write costs one more scan.
+void write_snapshot_record(int dirfd, std::string_view volume, const SnapshotRecord& record, bool durable = true);
 
 } // namespace buttervolume
