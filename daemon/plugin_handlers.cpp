@@ -49,7 +49,9 @@ void parse_body(Request& req, std::string_view body)
         req.doc.SetObject();
         return;
     }
-    req.doc.Parse(body.data(), body.size());
+    // Iterative: the recursive parser overflows the stack on a deeply nested body
+    // ("[[[[..." of 1 MiB) and would take the daemon down.
+    req.doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
     if (req.doc.HasParseError())
         throw BadRequest(fmt::format("{}: malformed JSON body at byte {}: {}", req.endpoint, req.doc.GetErrorOffset(),
                                      rapidjson::GetParseError_En(req.doc.GetParseError())));
@@ -188,6 +190,9 @@ std::string unmount(Pool& pool, Request& req, Reply& reply)
             reply.note = fmt::format("unmount of an unknown mount ID '{}' accepted", id);
     } catch (const NotFound&) {
         reply.note = "unmount of a volume that does not exist accepted";
+    } catch (const InvalidArgument& e) {
+        // A name or ID we would never have counted: nothing is mounted under it.
+        reply.note = fmt::format("unmount accepted, nothing was counted: {}", e.what());
     }
     return empty_reply();
 }

@@ -130,6 +130,11 @@ TEST_CASE("plugin: undecodable requests get a 400 with a JSON Err", "[plugin]")
         CHECK(r.status == 400);
         CHECK_THAT(err_of(r), Catch::Contains(std::string(c.err)) && Catch::StartsWith(std::string(c.endpoint)));
     }
+    // A deeply nested body must be refused, not overflow the parser's stack and kill the daemon.
+    const std::string deep(1 << 20, '[');
+    Reply nested = f.call("/VolumeDriver.Get", deep);
+    CHECK(nested.status == 400);
+    CHECK_THAT(err_of(nested), Catch::Contains("malformed JSON body"));
     auto unknown = f.call("/VolumeDriver.Frobnicate", "{}");
     CHECK(unknown.status == 404);
     CHECK_THAT(err_of(unknown), Catch::Contains("unknown endpoint '/VolumeDriver.Frobnicate'"));
@@ -213,6 +218,13 @@ TEST_CASE("plugin: a mounted volume is not removed; Unmount of an unknown ID suc
     Reply unknown = f.call("/VolumeDriver.Unmount", R"({"Name":"v","ID":"never-mounted"})");
     ok(unknown);
     CHECK_THAT(unknown.note, Catch::Contains("never-mounted"));
+    // Names and IDs we would never have counted are accepted too: nothing is mounted under them.
+    for (const char* body : {R"({"Name":"a/b","ID":"x"})", R"({"Name":"v","ID":""})", R"({"Name":"v"})"}) {
+        INFO(body);
+        Reply r = f.call("/VolumeDriver.Unmount", body);
+        CHECK(r.status == 200);
+        CHECK_FALSE(r.note.empty());
+    }
     Reply no_volume = f.call("/VolumeDriver.Unmount", R"({"Name":"gone","ID":"x"})");
     ok(no_volume);
     CHECK_FALSE(no_volume.note.empty());
