@@ -140,8 +140,13 @@ void Pool::Impl::remove_leftovers() const
             continue;
         if (::faccessat(volumes.get(), entry.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) < 0)
             continue;
-        if (btrfs::is_subvolume_at(volumes.get(), entry.c_str()))
-            btrfs::delete_subvolume(volumes.get(), entry.c_str(), true, (paths.volumes / entry).native());
+        // A leftover that cannot be deleted now must not stop the daemon or the CLI from
+        // opening the pool: it stays hidden (never listed) and is retried at the next open.
+        try {
+            if (btrfs::is_subvolume_at(volumes.get(), entry.c_str()))
+                btrfs::delete_subvolume(volumes.get(), entry.c_str(), true, (paths.volumes / entry).native());
+        } catch (const Error&) {
+        }
     }
 }
 

@@ -82,6 +82,13 @@ RestoreResult Pool::restore(std::string_view source, std::optional<std::string_v
         old = try_open_dir_at(p.volumes.get(), t.c_str(), shown);
         if (!old || !btrfs::is_subvolume_root(old.get()))
             throw AlreadyExists(fmt::format("{}: '{}' exists and is not a btrfs subvolume", what, shown));
+        // A snapshot does not include nested subvolumes (a container's own btrfs subvolumes):
+        // the safety snapshot would not keep them, and replacing the volume would delete them.
+        auto nested = btrfs::child_subvolume_names(old.get(), shown, true);
+        if (nested && !nested->empty() && !opts.force)
+            throw Busy(fmt::format("{}: the volume contains {} nested subvolume{} (first: '{}') that a snapshot does "
+                                   "not keep; restoring would delete them; move them out, or force the restore",
+                                   what, nested->size(), nested->size() == 1 ? "" : "s", nested->front()));
     }
 
     UniqueFd state = open_snapshot_state(p.state.get(), true);

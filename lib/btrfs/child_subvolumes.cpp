@@ -18,7 +18,7 @@
 
 namespace buttervolume::btrfs {
 
-std::optional<std::vector<std::string>> child_subvolume_names(int dirfd, std::string_view shown)
+std::optional<std::vector<std::string>> child_subvolume_names(int dirfd, std::string_view shown, bool anywhere)
 {
     struct stat st;
     if (::fstat(dirfd, &st) < 0)
@@ -71,7 +71,7 @@ std::optional<std::vector<std::string>> child_subvolume_names(int dirfd, std::st
                 btrfs_root_ref ref;
                 std::memcpy(&ref, buf + off, sizeof ref);
                 std::size_t len = le16toh(ref.name_len);
-                if (le64toh(ref.dirid) == st.st_ino && sizeof ref + len <= hdr.len)
+                if ((anywhere || le64toh(ref.dirid) == st.st_ino) && sizeof ref + len <= hdr.len)
                     names.emplace_back(buf + off + sizeof ref, len);
             }
             off += hdr.len;

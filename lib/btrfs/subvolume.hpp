@@ -63,7 +63,10 @@ void delete_subvolume(int dirfd, const char* name, bool recursive, std::string_v
 
 /// The names of the subvolumes whose roots are entries of directory dirfd, unsorted, from a few
 /// tree-search ioctls (no call per entry); nullopt when the caller lacks CAP_SYS_ADMIN.
-std::optional<std::vector<std::string>> child_subvolume_names(int dirfd, std::string_view shown);
+/// anywhere: the subvolumes directly inside the subvolume dirfd belongs to, in any of its
+/// directories (their names, not paths).
+std::optional<std::vector<std::string>> child_subvolume_names(int dirfd, std::string_view shown,
+                                                              bool anywhere = false);
 
 /// Sets or clears the read-only flag of the subvolume at fd.
 void set_read_only(int fd, bool read_only, std::string_view shown);

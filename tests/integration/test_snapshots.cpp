@@ -309,6 +309,33 @@ TEST_CASE("snapshots: restore keeps the volume's size limit", "[snapshot]")
     CHECK_THAT(table.out, Catch::StartsWith("NAME                           CREATED                      SIZE"));
 }
 
+TEST_CASE("snapshots: restore refuses to delete nested subvolumes a snapshot cannot keep, unless forced",
+          "[snapshot]")
+{
+    BtrfsFixture fsx;
+    fs::create_directories(fsx.root());
+    Pool pool(fsx.root());
+    Volume v = pool.create_volume("dind");
+    Snapshot s = pool.snapshot("dind");
+    // A container made its own subvolume in the volume (docker-in-docker with the btrfs driver).
+    sh(fmt::format("mkdir -p '{0}/docker' && btrfs -q subvolume create '{0}/docker/layer' && echo data > "
+                   "'{0}/docker/layer/file'",
+                   v.path.native()));
+    std::string before = tree_listing(fsx.mnt());
+    CHECK_THROWS_AS(pool.restore(s.name), Busy);
+    CHECK_THROWS_WITH(pool.restore(s.name), Catch::Contains("contains 1 nested subvolume (first: 'layer')"));
+    CHECK(read_text(v.path / "docker/layer/file") == "data\n");
+    CHECK(tree_listing(fsx.mnt()) == before);
+    auto cli = run({buttervolume_bin(), "--root", fsx.root().native(), "restore", s.name});
+    CHECK(cli.status == 1);
+    CHECK_THAT(cli.err, Catch::Contains("nested subvolume"));
+    CHECK(tree_listing(fsx.mnt()) == before);
+    RestoreOptions force;
+    force.force = true;
+    CHECK_NOTHROW(pool.restore(s.name, std::nullopt, force));
+    CHECK_FALSE(fs::exists(v.path / "docker"));
+}
+
 TEST_CASE("snapshots: clone a volume or a snapshot; an existing target is refused", "[snapshot]")
 {
     BtrfsFixture fsx;
