@@ -27,7 +27,9 @@ std::optional<std::string> volume_name_problem(std::string_view name)
     if (name.empty())
         return "the name is empty";
     if (name.size() > max_volume_name_bytes)
-        return fmt::format("the name is {} bytes long, the limit is {}", name.size(), max_volume_name_bytes);
+        return fmt::format("the name is {} bytes long, the limit is {} (so that its snapshots' names, "
+                           "<name>@<timestamp>, fit in 255 bytes)",
+                           name.size(), max_volume_name_bytes);
     auto first = static_cast<unsigned char>(name.front());
     if (!is_alnum(first))
         return fmt::format("it must start with a letter or digit, not {}", describe_char(first));

@@ -10,11 +10,13 @@
 
 namespace buttervolume {
 
-/// The longest volume name accepted, in bytes (a file name on btrfs).
-inline constexpr std::size_t max_volume_name_bytes = 255;
+/// The longest volume name accepted, in bytes. A file name on btrfs may have 255 bytes, but a
+/// volume's snapshots are named "<volume>@<26-byte timestamp>", so a longer volume name could be
+/// created and never snapshotted (and the temporary names built from it would not fit either).
+inline constexpr std::size_t max_volume_name_bytes = 228;
 
 /// Why name is not a valid volume name, or nullopt when it is valid.
-/// Valid: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, 1 to 255 bytes (so never `@`, `/`, `..` alone, or a leading dot).
+/// Valid: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, 1 to 228 bytes (so never `@`, `/`, `..` alone, or a leading dot).
 BV_EXPORT std::optional<std::string> volume_name_problem(std::string_view name);
 
 /// True when name is a valid volume name.

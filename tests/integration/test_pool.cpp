@@ -4,6 +4,7 @@
 #include "fixture.hpp"
 
 #include <buttervolume/error.hpp>
+#include <buttervolume/names.hpp>
 #include <buttervolume/pool.hpp>
 
 #include <fmt/format.h>
@@ -419,4 +420,22 @@ TEST_CASE("mounts: counts from another boot are void, and force removes a mounte
     CHECK_FALSE(fs::exists(state));
     pool.create_volume("db");
     CHECK(pool.mount_count("db") == 0);
+}
+
+TEST_CASE("pool: a volume with the longest accepted name goes through its whole life", "[pool]")
+{
+    BtrfsFixture fsx;
+    fs::create_directories(fsx.root());
+    Pool pool(fsx.root());
+    const std::string name(max_volume_name_bytes, 'n');
+    Volume v = pool.create_volume(name, VolumeOptions::parse({{"size", "16M"}}));
+    CHECK(pool.mount_volume(name, "id") == v.path);
+    CHECK(pool.unmount_volume(name, "id"));
+    Snapshot s = pool.snapshot(name);
+    CHECK(s.name.size() == 255);
+    pool.restore(s.name);
+    CHECK(pool.snapshot_count(name) == 2);
+    pool.remove_volume(name);
+    CHECK_FALSE(pool.has_volume(name));
+    CHECK_THROWS_WITH(pool.create_volume(name + "n"), Catch::Contains("the limit is 228"));
 }

@@ -20,7 +20,7 @@ TEST_CASE("names: Docker's local-driver names are accepted", "[names]")
         CHECK(is_valid_volume_name(name));
         CHECK_NOTHROW(check_volume_name(name));
     }
-    CHECK(is_valid_volume_name(std::string(255, 'a')));
+    CHECK(is_valid_volume_name(std::string(228, 'a')));
 }
 
 TEST_CASE("names: unsafe or malformed names are refused with the reason", "[names]")
@@ -52,7 +52,8 @@ TEST_CASE("names: unsafe or malformed names are refused with the reason", "[name
         {"a*b", "'*' is not allowed"},
         {"a$b", "'$' is not allowed"},
         {"a\\b", "'\\' is not allowed"},
-        {std::string(256, 'a'), "256 bytes long, the limit is 255"},
+        {std::string(256, 'a'), "256 bytes long, the limit is 228"},
+        {std::string(229, 'a'), "229 bytes long, the limit is 228 (so that its snapshots' names"},
         {"\x7f", "must start with a letter or digit, not control character 0x7f"},
         {"a\x7f", "control character 0x7f"},
     };
