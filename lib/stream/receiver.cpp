@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -106,10 +107,16 @@ void remove_stale_receives(int dirfd)
         std::string_view n(e->d_name);
         if (!n.starts_with(tmp_prefix))
             continue;
-        // ".recv.<pid>.<random>": left by a receive whose process is gone (killed).
+        // ".recv.<pid>.<random>": a receive at work holds a flock on its subvolume's root. The
+        // pid alone cannot tell: a process in another PID namespace (the managed plugin and a
+        // host import) looks dead; the pid check stays for the instant between creating the
+        // subvolume and locking it.
         auto rest = n.substr(tmp_prefix.size());
         long pid = std::strtol(std::string(rest.substr(0, rest.find('.'))).c_str(), nullptr, 10);
-        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) < 0 && errno == ESRCH)
+        if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)
+            continue;
+        UniqueFd fd(::openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0)
             stale.emplace_back(n);
     }
     ::closedir(d);
@@ -222,6 +229,8 @@ void Receiver::begin(const Command& c, bool snapshot)
     parent_name_ = parent ? parent->name : std::string();
     parent_uuid_ = parent ? parent->info.uuid : btrfs::Uuid{};
     root_ = open_dir_at(dest_, tmp.c_str(), tmp);
+    // Held until finish or abandon: tells remove_stale_receives this one is alive.
+    ::flock(root_.get(), LOCK_EX | LOCK_NB);
     dir_.emplace(root_.get(), name_);
 }
 

@@ -281,6 +281,24 @@ TEST_CASE("receive: the leftover of an import killed into a pool is removed when
     CHECK(fs::is_empty(root / "snapshots"));
 }
 
+TEST_CASE("receive: a pool opened from another PID namespace leaves a running import alone", "[receive]")
+{
+    Trees t;
+    const fs::path s1 = scratch_dir() / "live.stream";
+    progs_send(t.mnt, "t1", s1);
+    const fs::path root = t.mnt / "pool";
+    fs::create_directories(root);
+    // The import stalls halfway for 4 s; meanwhile a buttervolume in a new PID namespace (as the
+    // managed plugin runs) opens the pool: the importer's pid is invisible there.
+    std::string out = sh(fmt::format(
+        "(head -c 3000000 '{0}'; sleep 4; tail -c +3000001 '{0}') | '{1}' --root '{2}' import >/dev/null 2>&1 & pid=$!; "
+        "sleep 2; ls -A '{2}/snapshots'; unshare --pid --fork --mount-proc '{1}' --root '{2}' volumes >/dev/null; "
+        "wait $pid; echo status=$?; ls -A '{2}/snapshots'",
+        s1.native(), buttervolume_bin(), root.native()));
+    CHECK_THAT(out, Catch::StartsWith(".recv."));
+    CHECK_THAT(out, Catch::EndsWith("status=0\nt1\n"));
+}
+
 TEST_CASE("receive: file attributes changed between snapshots are applied (btrfs receive ignores them)",
           "[receive]")
 {
