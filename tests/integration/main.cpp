@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +18,16 @@
 namespace fs = std::filesystem;
 
 namespace {
+pid_t test_child = -1;
+
+// meson stops a test that runs past its timeout with SIGTERM (Ctrl-C gives SIGINT): end the
+// tests at once so that the clean-up below still runs.
+extern "C" void stop_child(int)
+{
+    if (test_child > 0)
+        ::kill(test_child, SIGKILL);
+}
+
 // Unmounts everything still mounted below dir, deepest first.
 void unmount_below(const fs::path& dir)
 {
@@ -45,6 +56,12 @@ int main(int argc, char** argv)
     pid_t child = ::fork();
     if (child == 0)
         std::_Exit(Catch::Session().run(argc, argv));
+    test_child = child;
+    struct sigaction sa {};
+    sa.sa_handler = stop_child;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGTERM, &sa, nullptr);
+    ::sigaction(SIGINT, &sa, nullptr);
     int status = 0;
     while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
