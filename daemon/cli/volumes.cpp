@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Commands on volumes: create, volumes (list), remove.
-#include "cli.hpp"
-#include "output.hpp"
+#include "cli/command.hpp"
+#include "common/json.hpp"
 
 #include <buttervolume/error.hpp>
 

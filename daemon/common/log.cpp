@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Level-filtered log lines on stderr, written whole with one system call.
-#include "log.hpp"
+#include "common/log.hpp"
 
 #include <buttervolume/error.hpp>
 

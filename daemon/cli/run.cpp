@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // `buttervolume run`: the Docker volume plugin daemon.
-#include "cli.hpp"
-#include "log.hpp"
-#include "plugin_server.hpp"
+#include "cli/command.hpp"
+#include "common/log.hpp"
+#include "plugin/server.hpp"
 
 #include <buttervolume/error.hpp>
 

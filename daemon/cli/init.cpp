@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `buttervolume init`: make the pool root ready, on a loop-mounted btrfs image when needed.
-#include "cli.hpp"
-#include "process.hpp"
+#include "cli/command.hpp"
+#include "cli/process.hpp"
 
 #include <buttervolume/error.hpp>
 #include <buttervolume/options.hpp>

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Commands on snapshots, with the Python project's argument orders: snapshot, snapshots,
 // restore, clone, rm, purge.
-#include "cli.hpp"
-#include "output.hpp"
+#include "cli/command.hpp"
+#include "common/json.hpp"
 
 #include <buttervolume/error.hpp>
 #include <buttervolume/retention.hpp>

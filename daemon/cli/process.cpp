@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // posix_spawnp with a pipe for the child's output.
-#include "process.hpp"
+#include "cli/process.hpp"
 
 #include <buttervolume/error.hpp>
 

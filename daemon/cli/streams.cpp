@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Commands on send streams: export (send a snapshot), import (receive one), dump-stream.
-#include "cli.hpp"
+#include "cli/command.hpp"
 
 #include <buttervolume/error.hpp>
 #include <buttervolume/receive.hpp>

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Plugin handlers: decode the request, call the library, encode the reply. Errors become
 // {"Err": ...} in exactly one place, handle_request.
-#include "plugin_handlers.hpp"
+#include "plugin/handlers.hpp"
 
-#include "output.hpp"
+#include "common/json.hpp"
 
 #include <buttervolume/error.hpp>
 

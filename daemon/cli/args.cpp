@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Argument parsing and --help text for every command: one table per command, no globals.
-#include "cli.hpp"
+#include "cli/command.hpp"
 
 #include <fmt/format.h>
 

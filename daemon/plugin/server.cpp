@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // The plugin daemon: cpp-httplib on the plugin socket, one log line per request, and a
 // shutdown on SIGTERM/SIGINT that lets requests in flight finish.
-#include "plugin_server.hpp"
+#include "plugin/server.hpp"
 
-#include "cli.hpp"
-#include "log.hpp"
-#include "plugin_handlers.hpp"
-#include "plugin_socket.hpp"
+#include "cli/command.hpp"
+#include "common/log.hpp"
+#include "plugin/handlers.hpp"
+#include "plugin/socket.hpp"
 
 #include <buttervolume/error.hpp>
 

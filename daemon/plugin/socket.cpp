@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Binding the plugin socket safely, or adopting the one systemd socket activation passed.
-#include "plugin_socket.hpp"
+#include "plugin/socket.hpp"
 
 #include <buttervolume/error.hpp>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Tables, times and JSON records shared by the CLI commands and the plugin handlers.
-#include "output.hpp"
+#include "common/json.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
