@@ -119,16 +119,4 @@ std::string command_help(const Command& cmd)
     return out;
 }
 
-std::string printable(std::string_view s)
-{
-    std::string out;
-    for (unsigned char c : s) {
-        if (c < 0x20 || c == 0x7f)
-            out += fmt::format("\\x{:02x}", c);
-        else
-            out += static_cast<char>(c);
-    }
-    return out;
-}
-
 } // namespace buttervolume::cli

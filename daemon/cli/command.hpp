@@ -2,6 +2,8 @@
 // The command-line framework: command tables, argument parsing, and the context commands run in.
 #pragma once
 
+#include "common/terminal.hpp"
+
 #include <buttervolume/pool.hpp>
 
 #include <functional>
@@ -12,6 +14,8 @@
 #include <vector>
 
 namespace buttervolume::cli {
+
+using common::printable;
 
 /// A usage error: printed with a pointer to --help, exit status 2.
 class UsageError : public std::runtime_error {
@@ -71,8 +75,5 @@ void add_init_command(std::vector<Command>& out);
 void add_stream_commands(std::vector<Command>& out);
 void add_run_command(std::vector<Command>& out);
 void add_snapshot_commands(std::vector<Command>& out);
-
-/// Escapes control characters so that a name cannot forge output lines.
-std::string printable(std::string_view s);
 
 } // namespace buttervolume::cli

@@ -3,10 +3,12 @@
 #include "cli/command.hpp"
 #include "common/log.hpp"
 #include "plugin/server.hpp"
+#include "service.hpp"
 
 #include <buttervolume/error.hpp>
 
 #include <cstdlib>
+#include <memory>
 
 namespace buttervolume::cli {
 
@@ -15,7 +17,7 @@ namespace {
 int run(Context& ctx, const Args& args)
 {
     try {
-        set_log_level(parse_log_level(args.value("log-level").value_or("info")));
+        common::set_log_level(common::parse_log_level(args.value("log-level").value_or("info")));
     } catch (const InvalidArgument& e) {
         throw UsageError(e.what());
     }
@@ -28,7 +30,10 @@ int run(Context& ctx, const Args& args)
     // socket exists: Docker calls Get for every volume as soon as it can connect, and a Get
     // that fails then makes it forget the volume's labels and options.
     Pool& pool = ctx.pool();
-    return plugin::serve(pool, options);
+    // Before any thread exists: the service takes SIGTERM and SIGINT for the whole process.
+    Service service;
+    service.add(std::make_unique<plugin::PluginServer>(pool, options));
+    return service.run();
 }
 
 } // namespace

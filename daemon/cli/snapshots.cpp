@@ -2,12 +2,13 @@
 // Commands on snapshots, with the Python project's argument orders: snapshot, snapshots,
 // restore, clone, rm, purge.
 #include "cli/command.hpp"
-#include "common/json.hpp"
+#include "common/records.hpp"
+#include "common/terminal.hpp"
+#include "common/time_text.hpp"
 
 #include <buttervolume/error.hpp>
 #include <buttervolume/retention.hpp>
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,63 +17,8 @@ namespace buttervolume::cli {
 
 namespace {
 
-// "2026-11-30T09:41:07.123456Z": the instant a snapshot name stands for, always in UTC.
-std::string utc_micro(std::chrono::system_clock::time_point t)
-{
-    auto us = std::chrono::floor<std::chrono::microseconds>(t);
-    auto secs = std::chrono::floor<std::chrono::seconds>(us);
-    // Through gmtime: fmt 9 would format a system_clock time_point in local time.
-    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:06}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(secs)),
-                       (us - secs).count());
-}
-
-void json_string(JsonWriter& w, const std::string& s)
-{
-    w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
-void json_optional_string(JsonWriter& w, const std::string& s)
-{
-    if (s.empty())
-        w.Null();
-    else
-        json_string(w, s);
-}
-
-void write_snapshot_json(JsonWriter& w, const Snapshot& s)
-{
-    w.StartObject();
-    w.Key("Name");
-    json_string(w, s.name);
-    w.Key("Volume");
-    json_string(w, s.volume);
-    w.Key("Timestamp");
-    json_string(w, s.timestamp);
-    w.Key("Time");
-    json_string(w, utc_micro(s.time));
-    w.Key("TimestampZone");
-    w.String(s.zone == TimestampZone::Utc ? "utc" : "local");
-    w.Key("Path");
-    json_string(w, s.path.native());
-    w.Key("ReadOnly");
-    w.Bool(s.read_only);
-    w.Key("UUID");
-    json_optional_string(w, s.uuid);
-    w.Key("ParentUUID");
-    json_optional_string(w, s.parent_uuid);
-    w.Key("ReceivedUUID");
-    json_optional_string(w, s.received_uuid);
-    w.Key("CreatedAt");
-    json_string(w, rfc3339(s.created));
-    w.Key("Size");
-    if (s.size_used)
-        w.Uint64(*s.size_used);
-    else
-        w.Null();
-    w.Key("Safety");
-    w.Bool(s.safety);
-    w.EndObject();
-}
+using common::JsonWriter;
+using common::utc_micro;
 
 int snapshot(Context& ctx, const Args& args)
 {
@@ -88,13 +34,12 @@ int list(Context& ctx, const Args& args)
         volume = args.positional[0];
     auto snaps = ctx.pool().snapshots(volume);
     if (args.flag("json")) {
-        rapidjson::StringBuffer buf;
-        JsonWriter w(buf);
-        w.StartArray();
+        JsonWriter w;
+        w.begin_array();
         for (const auto& s : snaps)
-            write_snapshot_json(w, s);
-        w.EndArray();
-        fmt::print("{}\n", buf.GetString());
+            common::write_snapshot_json(w, s);
+        w.end_array();
+        fmt::print("{}\n", w.take());
         return 0;
     }
     bool sizes = std::any_of(snaps.begin(), snaps.end(), [](const Snapshot& s) { return s.size_used.has_value(); });
@@ -120,7 +65,7 @@ int list(Context& ctx, const Args& args)
         }
         rows.push_back(std::move(row));
     }
-    print_table(header, rows);
+    common::print_table(header, rows);
     return 0;
 }
 
@@ -164,25 +109,21 @@ int purge(Context& ctx, const Args& args)
     opts.dry_run = args.flag("dryrun");
     auto decisions = ctx.pool().purge(args.positional[1], pattern, opts);
     if (args.flag("json")) {
-        rapidjson::StringBuffer buf;
-        JsonWriter w(buf);
-        w.StartArray();
+        JsonWriter w;
+        w.begin_array();
         for (const auto& d : decisions) {
-            w.StartObject();
-            w.Key("Name");
-            json_string(w, d.snapshot.name);
-            w.Key("Time");
-            json_string(w, utc_micro(d.snapshot.time));
-            w.Key("Keep");
-            w.Bool(d.keep);
-            w.Key("Deleted");
-            w.Bool(d.deleted);
-            w.Key("Reason");
-            json_string(w, d.reason);
-            w.EndObject();
+            w.begin_object();
+            w.field("Name", d.snapshot.name);
+            w.field("Time", utc_micro(d.snapshot.time));
+            w.key("Keep");
+            w.boolean(d.keep);
+            w.key("Deleted");
+            w.boolean(d.deleted);
+            w.field("Reason", d.reason);
+            w.end_object();
         }
-        w.EndArray();
-        fmt::print("{}\n", buf.GetString());
+        w.end_array();
+        fmt::print("{}\n", w.take());
         return 0;
     }
     std::vector<std::vector<std::string>> rows;
@@ -190,7 +131,7 @@ int purge(Context& ctx, const Args& args)
         std::string action = d.keep ? (opts.dry_run ? "keep" : "kept") : (opts.dry_run ? "delete" : "deleted");
         rows.push_back({action, printable(d.snapshot.name), d.reason});
     }
-    print_table({"ACTION", "SNAPSHOT", "REASON"}, rows);
+    common::print_table({"ACTION", "SNAPSHOT", "REASON"}, rows);
     return 0;
 }
 

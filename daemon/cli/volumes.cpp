@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Commands on volumes: create, volumes (list), remove.
 #include "cli/command.hpp"
-#include "common/json.hpp"
+#include "common/records.hpp"
+#include "common/terminal.hpp"
+#include "common/time_text.hpp"
 
 #include <buttervolume/error.hpp>
 
@@ -24,23 +26,22 @@ int list(Context& ctx, const Args& args)
 {
     auto vols = ctx.pool().volumes();
     if (args.flag("json")) {
-        rapidjson::StringBuffer buf;
-        JsonWriter w(buf);
-        w.StartArray();
+        common::JsonWriter w;
+        w.begin_array();
         for (const auto& v : vols)
-            write_volume_json(w, v);
-        w.EndArray();
-        fmt::print("{}\n", buf.GetString());
+            common::write_volume_json(w, v);
+        w.end_array();
+        fmt::print("{}\n", w.take());
         return 0;
     }
     std::vector<std::vector<std::string>> rows;
     rows.reserve(vols.size());
     for (const auto& v : vols) {
-        rows.push_back({v.name, rfc3339(v.created), v.copy_on_write ? "cow" : "nocow",
+        rows.push_back({v.name, common::rfc3339(v.created), v.copy_on_write ? "cow" : "nocow",
                         v.compression ? std::string(to_string(*v.compression)) : "-",
                         v.size_limit ? format_size(*v.size_limit) : "-", v.size_used ? format_size(*v.size_used) : "-"});
     }
-    print_table({"NAME", "CREATED", "COW", "COMPRESSION", "SIZE LIMIT", "USED"}, rows);
+    common::print_table({"NAME", "CREATED", "COW", "COMPRESSION", "SIZE LIMIT", "USED"}, rows);
     return 0;
 }
 

@@ -15,7 +15,7 @@
 #include <cerrno>
 #include <chrono>
 
-namespace buttervolume::cli {
+namespace buttervolume::common {
 
 namespace {
 std::atomic<LogLevel> current_level{LogLevel::Info};
@@ -83,4 +83,4 @@ void log_line(LogLevel level, std::string_view text)
     }
 }
 
-} // namespace buttervolume::cli
+} // namespace buttervolume::common

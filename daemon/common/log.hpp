@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace buttervolume::cli {
+namespace buttervolume::common {
 
 enum class LogLevel { Debug, Info, Warn, Error };
 
@@ -22,4 +22,4 @@ bool log_enabled(LogLevel level);
 /// parallel requests never interleave.
 void log_line(LogLevel level, std::string_view text);
 
-} // namespace buttervolume::cli
+} // namespace buttervolume::common

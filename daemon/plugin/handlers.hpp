@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// The Docker volume plugin protocol as pure functions: request body in, status and JSON out.
+// The Docker volume plugin protocol as one pure function: request in, status and JSON out.
 #pragma once
 
 #include <buttervolume/pool.hpp>
 
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace buttervolume::plugin {
 
@@ -19,13 +18,10 @@ struct Reply {
     std::string note;   ///< something worth logging about a success (an unknown Unmount ID)
 };
 
-/// The endpoints served: "/Plugin.Activate", "/VolumeDriver.Create", ...
-const std::vector<std::string_view>& endpoints();
-
-/// Serves one request. endpoint is the URL path, body the request body as received (empty,
-/// "null" options and a trailing newline are accepted). Never throws: every error becomes a
-/// reply with {"Err": message} and status 400 (a body that cannot be decoded), 404 (an
-/// unknown endpoint) or 500 (the operation failed).
+/// Serves one request: decode_request, the call into pool, the encoding of its reply.
+/// endpoint is the URL path, body the request body as received. Never throws: every error
+/// becomes a reply with {"Err": message} and status 400 (a body that cannot be decoded), 404
+/// (an unknown endpoint) or 500 (the operation failed).
 Reply handle_request(Pool& pool, std::string_view endpoint, std::string_view body);
 
 } // namespace buttervolume::plugin

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// The plugin daemon: cpp-httplib on the plugin socket, one log line per request, and a
-// shutdown on SIGTERM/SIGINT that lets requests in flight finish.
+// The plugin server: cpp-httplib on the plugin socket, one log line per request, and a stop
+// that lets requests in flight finish.
 #include "plugin/server.hpp"
 
-#include "cli/command.hpp"
+#include "common/error_json.hpp"
 #include "common/log.hpp"
+#include "common/terminal.hpp"
 #include "plugin/handlers.hpp"
 #include "plugin/socket.hpp"
+#include "plugin/task_queue.hpp"
 
 #include <buttervolume/error.hpp>
 
@@ -14,15 +16,11 @@
 
 #include <httplib.h>
 
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
+#include <optional>
 #include <thread>
 
 namespace buttervolume::plugin {
@@ -30,6 +28,7 @@ namespace buttervolume::plugin {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using common::LogLevel;
 
 constexpr const char* content_type = "application/vnd.docker.plugins.v1+json";
 
@@ -46,97 +45,25 @@ public:
     void stop_keeping_socket() { svr_sock_ = INVALID_SOCKET; }
 };
 
-// httplib's ThreadPool has a fixed number of threads, and each keep-alive connection holds
-// one until it goes idle: with Docker opening a connection per concurrent request, a fixed
-// pool of 8 would queue the 9th container start behind the others' keep-alive timeouts.
-// This queue grows to max_threads as connections need it, and keeps the threads it made.
-class ElasticTaskQueue : public httplib::TaskQueue {
-public:
-    explicit ElasticTaskQueue(std::size_t max_threads) : max_threads_(max_threads) {}
-    ~ElasticTaskQueue() override { shutdown(); }
-
-    void enqueue(std::function<void()> fn) override
-    {
-        std::lock_guard lock(mutex_);
-        jobs_.push_back(std::move(fn));
-        if (jobs_.size() > idle_ && threads_.size() < max_threads_)
-            threads_.emplace_back([this] { work(); });
-        else
-            cond_.notify_one();
-    }
-
-    // Runs every queued job, then joins the threads: requests in flight finish.
-    void shutdown() override
-    {
-        {
-            std::lock_guard lock(mutex_);
-            stopping_ = true;
-        }
-        cond_.notify_all();
-        for (auto& t : threads_)
-            if (t.joinable())
-                t.join();
-    }
-
-private:
-    void work()
-    {
-        std::unique_lock lock(mutex_);
-        for (;;) {
-            ++idle_;
-            cond_.wait(lock, [this] { return !jobs_.empty() || stopping_; });
-            --idle_;
-            if (jobs_.empty())
-                return;
-            std::function<void()> fn = std::move(jobs_.front());
-            jobs_.pop_front();
-            lock.unlock();
-            fn();
-            lock.lock();
-        }
-    }
-
-    const std::size_t max_threads_;
-    std::mutex mutex_;
-    std::condition_variable cond_;
-    std::deque<std::function<void()>> jobs_;
-    std::vector<std::thread> threads_;
-    std::size_t idle_ = 0;
-    bool stopping_ = false;
-};
-
 constexpr std::size_t max_threads = 64;
 
 void log_request(std::string_view endpoint, const Reply& reply, double ms, std::string_view body)
 {
-    cli::LogLevel level = reply.status == 200 ? (reply.note.empty() ? cli::LogLevel::Info : cli::LogLevel::Warn)
-                          : reply.status >= 500 ? cli::LogLevel::Error
-                                                : cli::LogLevel::Warn;
-    if (!cli::log_enabled(level) && !cli::log_enabled(cli::LogLevel::Debug))
+    LogLevel level = reply.status == 200 ? (reply.note.empty() ? LogLevel::Info : LogLevel::Warn)
+                          : reply.status >= 500 ? LogLevel::Error
+                                                : LogLevel::Warn;
+    if (!common::log_enabled(level) && !common::log_enabled(LogLevel::Debug))
         return;
     std::string line = fmt::format("{} volume={} result={} {:.3f}ms", endpoint,
-                                   reply.volume.empty() ? "-" : cli::printable(reply.volume),
+                                   reply.volume.empty() ? "-" : common::printable(reply.volume),
                                    reply.status == 200 ? "ok" : fmt::format("error status={}", reply.status), ms);
     if (!reply.error.empty())
-        line += fmt::format(" err=\"{}\"", cli::printable(reply.error));
+        line += fmt::format(" err=\"{}\"", common::printable(reply.error));
     if (!reply.note.empty())
-        line += fmt::format(" note=\"{}\"", cli::printable(reply.note));
-    if (cli::log_enabled(cli::LogLevel::Debug))
-        line += fmt::format(" request={} reply={}", cli::printable(body), cli::printable(reply.body));
-    cli::log_line(cli::log_enabled(level) ? level : cli::LogLevel::Debug, line);
-}
-
-std::string json_error(std::string_view message)
-{
-    // Only httplib's own errors come here (bad HTTP, unknown method, body too large): short
-    // fixed texts with nothing to escape but quotes and backslashes.
-    std::string out = "{\"Err\":\"";
-    for (char c : message) {
-        if (c == '"' || c == '\\')
-            out += '\\';
-        out += (static_cast<unsigned char>(c) < 0x20) ? ' ' : c;
-    }
-    return out + "\"}";
+        line += fmt::format(" note=\"{}\"", common::printable(reply.note));
+    if (common::log_enabled(LogLevel::Debug))
+        line += fmt::format(" request={} reply={}", common::printable(body), common::printable(reply.body));
+    common::log_line(common::log_enabled(level) ? level : LogLevel::Debug, line);
 }
 
 void configure(PluginHttpServer& svr, Pool& pool)
@@ -178,73 +105,87 @@ void configure(PluginHttpServer& svr, Pool& pool)
         std::string message = res.status == 404 ? fmt::format("{} {}: not found (the plugin API is POST /VolumeDriver.*)",
                                                                req.method, req.path)
                                                  : fmt::format("HTTP error {} on {} {}", res.status, req.method, req.path);
-        res.set_content(json_error(message), content_type);
-        cli::log_line(cli::LogLevel::Warn, fmt::format("{} volume=- result=error status={} err=\"{}\"",
-                                                       cli::printable(req.path), res.status, cli::printable(message)));
+        res.set_content(common::error_json(message), content_type);
+        common::log_line(LogLevel::Warn, fmt::format("{} volume=- result=error status={} err=\"{}\"",
+                                                       common::printable(req.path), res.status, common::printable(message)));
         return httplib::Server::HandlerResponse::Handled;
     }));
 }
 
 } // namespace
 
-int serve(Pool& pool, const ServerOptions& options)
-{
-    // Signals go to one waiting thread, not to whichever thread runs: block them before any
-    // thread exists, so every server thread inherits the mask.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-    ::signal(SIGHUP, SIG_IGN);
-
-    std::optional<ListeningSocket> from_systemd = systemd_socket();
-    ListeningSocket sock = from_systemd ? *from_systemd : bind_socket(options.socket);
-
+struct PluginServer::State {
+    Pool& pool;
+    ServerOptions options;
     PluginHttpServer svr;
-    configure(svr, pool);
-    svr.adopt_listening_socket(sock.fd);
-    if (from_systemd)
-        svr.set_idle_interval(0, 200'000);
-
+    std::optional<ListeningSocket> sock;
+    bool from_systemd = false;
+    std::thread thread;
     std::atomic<bool> listen_returned{false};
     std::atomic<bool> stopping{false};
-    std::thread waiter([&] {
-        const timespec tick{0, 100'000'000};
-        while (!listen_returned) {
-            siginfo_t info;
-            int sig = ::sigtimedwait(&stop_signals, &info, &tick);
-            if (sig <= 0)
-                continue;
-            stopping = true;
-            cli::log_line(cli::LogLevel::Info,
-                          fmt::format("{} received: finishing requests in flight, then exiting", ::strsignal(sig)));
-            // stop() acts only once the accept loop runs; a signal right at start waits for it.
-            while (!svr.is_running() && !listen_returned)
-                std::this_thread::sleep_for(std::chrono::milliseconds(1));
-            if (from_systemd)
-                svr.stop_keeping_socket();
-            else
-                svr.stop();
-            return;
-        }
-    });
+    bool clean = false;
+};
 
-    cli::log_line(cli::LogLevel::Info, fmt::format("serving pool {} on {}{}", pool.paths().root.native(),
-                                                   sock.shown.native(), from_systemd ? " (from systemd)" : ""));
-    bool clean = svr.listen_after_bind();
-    listen_returned = true;
-    waiter.join();
-    if (from_systemd)
-        ::close(sock.fd); // our copy only: systemd keeps listening and starts us on the next connection
-    remove_socket_file(sock);
-    if (!stopping) {
-        cli::log_line(cli::LogLevel::Error, fmt::format("accepting on {} failed (clean={}); exiting",
-                                                        sock.shown.native(), clean));
-        return 1;
+PluginServer::PluginServer(Pool& pool, ServerOptions options) : state_(new State{pool, std::move(options), {}, {}})
+{
+}
+
+PluginServer::~PluginServer()
+{
+    if (state_->thread.joinable()) {
+        stop();
+        join();
     }
-    cli::log_line(cli::LogLevel::Info, "stopped");
-    return 0;
+}
+
+void PluginServer::start()
+{
+    State& s = *state_;
+    s.sock = systemd_socket();
+    s.from_systemd = s.sock.has_value();
+    if (!s.sock)
+        s.sock = bind_socket(s.options.socket);
+    configure(s.svr, s.pool);
+    s.svr.adopt_listening_socket(s.sock->fd);
+    if (s.from_systemd)
+        s.svr.set_idle_interval(0, 200'000);
+    common::log_line(LogLevel::Info, fmt::format("serving pool {} on {}{}", s.pool.paths().root.native(),
+                                                         s.sock->shown.native(), s.from_systemd ? " (from systemd)" : ""));
+    s.thread = std::thread([&s] {
+        s.clean = s.svr.listen_after_bind();
+        s.listen_returned = true;
+    });
+}
+
+void PluginServer::stop()
+{
+    State& s = *state_;
+    s.stopping = true;
+    // stop() acts only once the accept loop runs; a stop right at start waits for it.
+    while (!s.svr.is_running() && !s.listen_returned)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (s.from_systemd)
+        s.svr.stop_keeping_socket();
+    else
+        s.svr.stop();
+}
+
+void PluginServer::join()
+{
+    State& s = *state_;
+    if (s.thread.joinable())
+        s.thread.join();
+    if (s.from_systemd)
+        ::close(s.sock->fd); // our copy only: systemd keeps listening and starts us on the next connection
+    remove_socket_file(*s.sock);
+    if (!s.stopping)
+        common::log_line(LogLevel::Error, fmt::format("accepting on {} failed (clean={}); exiting",
+                                                              s.sock->shown.native(), s.clean));
+}
+
+bool PluginServer::ended() const
+{
+    return state_->listen_returned && !state_->stopping;
 }
 
 } // namespace buttervolume::plugin

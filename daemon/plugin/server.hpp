@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// The plugin daemon: the unix socket (or systemd's), the HTTP server, signals and shutdown.
+// The plugin server: cpp-httplib on the plugin socket (or systemd's), a component of the Service.
 #pragma once
+
+#include "service.hpp"
 
 #include <buttervolume/pool.hpp>
 
 #include <filesystem>
+#include <memory>
 
 namespace buttervolume::plugin {
 
@@ -16,10 +19,26 @@ struct ServerOptions {
     std::filesystem::path socket = default_socket_path;
 };
 
-/// Serves the Docker volume plugin protocol for pool until SIGTERM or SIGINT, then lets the
-/// requests in flight finish, removes the socket it created, and returns 0.
-/// A stale socket file (nothing listening) is replaced; a live one, or a path that is not a
-/// socket, is refused (throws Error). The socket is mode 0660. Throws Error when it cannot bind.
-int serve(Pool& pool, const ServerOptions& options);
+/// Serves the Docker volume plugin protocol for a pool, from start() until stop(); stop lets
+/// the requests in flight finish, and join() removes the socket file it created.
+class PluginServer : public ServiceComponent {
+public:
+    PluginServer(Pool& pool, ServerOptions options);
+    ~PluginServer() override;
+
+    std::string_view name() const override { return "plugin server"; }
+
+    /// Binds the socket and starts accepting. A stale socket file (nothing listening) is
+    /// replaced; a live one, or a path that is not a socket, is refused. The socket is mode
+    /// 0660. Throws Error when it cannot bind.
+    void start() override;
+    void stop() override;
+    void join() override;
+    bool ended() const override;
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
 
 } // namespace buttervolume::plugin
