@@ -105,13 +105,15 @@ Args parse_args(const Command& cmd, const std::vector<std::string>& argv)
 
 std::string command_help(const Command& cmd)
 {
-    std::string out = fmt::format("usage: buttervolume {}{}{}{}\n\n{}\n", cmd.name, cmd.options.empty() ? "" : " [options]",
-                                  cmd.positional_usage.empty() ? "" : " ", cmd.positional_usage, cmd.summary);
+    std::string out =
+        fmt::format("usage: buttervolume {}{}{}{}\n\n{}\n", cmd.name, cmd.options.empty() ? "" : " [options]",
+                    cmd.positional_usage.empty() ? "" : " ", cmd.positional_usage, cmd.summary);
     if (!cmd.description.empty())
         out += fmt::format("\n{}\n", cmd.description);
     out += "\noptions:\n";
     for (const auto& o : cmd.options) {
-        std::string left = o.short_name ? fmt::format("-{}, --{}", o.short_name, o.name) : fmt::format("    --{}", o.name);
+        std::string left =
+            o.short_name ? fmt::format("-{}, --{}", o.short_name, o.name) : fmt::format("    --{}", o.name);
         if (!o.value_name.empty())
             left += " " + o.value_name;
         out += fmt::format("  {:<28} {}\n", left, o.help);

@@ -24,9 +24,9 @@ public:
 };
 
 struct OptionSpec {
-    std::string name;        ///< long name without dashes: "json"
-    char short_name = 0;     ///< 'o', or 0
-    std::string value_name;  ///< empty for a flag, else "KEY=VALUE"
+    std::string name;       ///< long name without dashes: "json"
+    char short_name = 0;    ///< 'o', or 0
+    std::string value_name; ///< empty for a flag, else "KEY=VALUE"
     std::string help;
     bool repeatable = false;
 };

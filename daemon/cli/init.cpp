@@ -97,6 +97,8 @@ int init(Context& ctx, const Args& args)
 
 } // namespace
 
+// A command table, laid out by hand.
+// clang-format off
 void add_init_command(std::vector<Command>& out)
 {
     out.push_back({"init", "", "prepare the pool root (on a loop btrfs image if needed)",
@@ -108,5 +110,6 @@ void add_init_command(std::vector<Command>& out)
                     {"size", 0, "SIZE", "size of a new image (default 10G; sparse)"}},
                    0, 0, init});
 }
+// clang-format on
 
 } // namespace buttervolume::cli

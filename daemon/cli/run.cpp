@@ -38,6 +38,8 @@ int run(Context& ctx, const Args& args)
 
 } // namespace
 
+// A command table, laid out by hand.
+// clang-format off
 void add_run_command(std::vector<Command>& out)
 {
     out.push_back({"run", "", "serve the Docker volume plugin (driver name 'btrfs')",
@@ -53,5 +55,6 @@ void add_run_command(std::vector<Command>& out)
                     {"log-level", 0, "LEVEL", "debug (adds request and reply bodies), info, warn, error; default info"}},
                    0, 0, run});
 }
+// clang-format on
 
 } // namespace buttervolume::cli

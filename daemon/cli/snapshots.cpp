@@ -137,6 +137,8 @@ int purge(Context& ctx, const Args& args)
 
 } // namespace
 
+// A command table, laid out by hand.
+// clang-format off
 void add_snapshot_commands(std::vector<Command>& out)
 {
     out.push_back({"snapshot", "VOLUME", "take a read-only snapshot of a volume",
@@ -182,5 +184,6 @@ void add_snapshot_commands(std::vector<Command>& out)
                    {{"dryrun", 'n', "", "only show what would be deleted"}, {"json", 0, "", "print a JSON array"}},
                    2, 2, purge});
 }
+// clang-format on
 
 } // namespace buttervolume::cli

@@ -4,8 +4,8 @@
 
 #include <buttervolume/error.hpp>
 #include <buttervolume/receive.hpp>
-#include <buttervolume/snapshot.hpp>
 #include <buttervolume/send.hpp>
+#include <buttervolume/snapshot.hpp>
 #include <buttervolume/stream.hpp>
 
 #include <fmt/format.h>
@@ -195,6 +195,8 @@ int dump(Context&, const Args& args)
 
 } // namespace
 
+// A command table, laid out by hand.
+// clang-format off
 void add_stream_commands(std::vector<Command>& out)
 {
     out.push_back({"export", "SNAPSHOT", "write a snapshot as a btrfs send stream",
@@ -225,5 +227,6 @@ void add_stream_commands(std::vector<Command>& out)
                    {{"input", 'i', "FILE", "read the stream from FILE instead of stdin"}},
                    0, 0, dump});
 }
+// clang-format on
 
 } // namespace buttervolume::cli

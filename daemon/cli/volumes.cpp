@@ -39,7 +39,8 @@ int list(Context& ctx, const Args& args)
     for (const auto& v : vols) {
         rows.push_back({v.name, common::rfc3339(v.created), v.copy_on_write ? "cow" : "nocow",
                         v.compression ? std::string(to_string(*v.compression)) : "-",
-                        v.size_limit ? format_size(*v.size_limit) : "-", v.size_used ? format_size(*v.size_used) : "-"});
+                        v.size_limit ? format_size(*v.size_limit) : "-",
+                        v.size_used ? format_size(*v.size_used) : "-"});
     }
     common::print_table({"NAME", "CREATED", "COW", "COMPRESSION", "SIZE LIMIT", "USED"}, rows);
     return 0;
@@ -58,6 +59,8 @@ int remove(Context& ctx, const Args& args)
 
 } // namespace
 
+// A command table, laid out by hand.
+// clang-format off
 void add_volume_commands(std::vector<Command>& out)
 {
     out.push_back({"create", "NAME", "create a volume",
@@ -81,5 +84,6 @@ void add_volume_commands(std::vector<Command>& out)
                    {{"force", 'f', "", "remove even when mounted"}},
                    1, SIZE_MAX, remove});
 }
+// clang-format on
 
 } // namespace buttervolume::cli

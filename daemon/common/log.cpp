@@ -23,14 +23,10 @@ std::atomic<LogLevel> current_level{LogLevel::Info};
 std::string_view level_name(LogLevel level)
 {
     switch (level) {
-    case LogLevel::Debug:
-        return "debug";
-    case LogLevel::Info:
-        return "info";
-    case LogLevel::Warn:
-        return "warn";
-    case LogLevel::Error:
-        return "error";
+    case LogLevel::Debug: return "debug";
+    case LogLevel::Info: return "info";
+    case LogLevel::Warn: return "warn";
+    case LogLevel::Error: return "error";
     }
     return "?";
 }
@@ -68,8 +64,8 @@ void log_line(LogLevel level, std::string_view text)
     auto now = std::chrono::system_clock::now();
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
     // fmt 9 formats a time_point in local time; the log is in UTC, like the Docker daemon's.
-    std::string line = fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z {} {}\n", fmt::gmtime(std::chrono::system_clock::to_time_t(now)),
-                                   ms, level_name(level), text);
+    std::string line = fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z {} {}\n",
+                                   fmt::gmtime(std::chrono::system_clock::to_time_t(now)), ms, level_name(level), text);
     // One write per line: stderr is shared by every request thread. A failed write has
     // nowhere to be reported, so it is dropped.
     std::string_view rest = line;

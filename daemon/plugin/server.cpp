@@ -49,9 +49,9 @@ constexpr std::size_t max_threads = 64;
 
 void log_request(std::string_view endpoint, const Reply& reply, double ms, std::string_view body)
 {
-    LogLevel level = reply.status == 200 ? (reply.note.empty() ? LogLevel::Info : LogLevel::Warn)
-                          : reply.status >= 500 ? LogLevel::Error
-                                                : LogLevel::Warn;
+    LogLevel level = reply.status == 200   ? (reply.note.empty() ? LogLevel::Info : LogLevel::Warn)
+                     : reply.status >= 500 ? LogLevel::Error
+                                           : LogLevel::Warn;
     if (!common::log_enabled(level) && !common::log_enabled(LogLevel::Debug))
         return;
     std::string line = fmt::format("{} volume={} result={} {:.3f}ms", endpoint,
@@ -102,12 +102,14 @@ void configure(PluginHttpServer& svr, Pool& pool)
     svr.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty())
             return httplib::Server::HandlerResponse::Unhandled;
-        std::string message = res.status == 404 ? fmt::format("{} {}: not found (the plugin API is POST /VolumeDriver.*)",
-                                                               req.method, req.path)
-                                                 : fmt::format("HTTP error {} on {} {}", res.status, req.method, req.path);
+        std::string message =
+            res.status == 404
+                ? fmt::format("{} {}: not found (the plugin API is POST /VolumeDriver.*)", req.method, req.path)
+                : fmt::format("HTTP error {} on {} {}", res.status, req.method, req.path);
         res.set_content(common::error_json(message), content_type);
-        common::log_line(LogLevel::Warn, fmt::format("{} volume=- result=error status={} err=\"{}\"",
-                                                       common::printable(req.path), res.status, common::printable(message)));
+        common::log_line(LogLevel::Warn,
+                         fmt::format("{} volume=- result=error status={} err=\"{}\"", common::printable(req.path),
+                                     res.status, common::printable(message)));
         return httplib::Server::HandlerResponse::Handled;
     }));
 }
@@ -126,9 +128,7 @@ struct PluginServer::State {
     bool clean = false;
 };
 
-PluginServer::PluginServer(Pool& pool, ServerOptions options) : state_(new State{pool, std::move(options), {}, {}})
-{
-}
+PluginServer::PluginServer(Pool& pool, ServerOptions options) : state_(new State{pool, std::move(options), {}, {}}) {}
 
 PluginServer::~PluginServer()
 {
@@ -150,7 +150,7 @@ void PluginServer::start()
     if (s.from_systemd)
         s.svr.set_idle_interval(0, 200'000);
     common::log_line(LogLevel::Info, fmt::format("serving pool {} on {}{}", s.pool.paths().root.native(),
-                                                         s.sock->shown.native(), s.from_systemd ? " (from systemd)" : ""));
+                                                 s.sock->shown.native(), s.from_systemd ? " (from systemd)" : ""));
     s.thread = std::thread([&s] {
         s.clean = s.svr.listen_after_bind();
         s.listen_returned = true;
@@ -179,8 +179,8 @@ void PluginServer::join()
         ::close(s.sock->fd); // our copy only: systemd keeps listening and starts us on the next connection
     remove_socket_file(*s.sock);
     if (!s.stopping)
-        common::log_line(LogLevel::Error, fmt::format("accepting on {} failed (clean={}); exiting",
-                                                              s.sock->shown.native(), s.clean));
+        common::log_line(LogLevel::Error,
+                         fmt::format("accepting on {} failed (clean={}); exiting", s.sock->shown.native(), s.clean));
 }
 
 bool PluginServer::ended() const

@@ -63,8 +63,7 @@ TEST_CASE("plugin request: bodies Docker, Podman and Go clients send are accepte
 
 TEST_CASE("plugin request: a body that cannot be decoded says which endpoint and why", "[plugin-request]")
 {
-    CHECK_THAT(bad_request("/VolumeDriver.Get", "{}"),
-               Catch::Equals("/VolumeDriver.Get: the request has no \"Name\""));
+    CHECK_THAT(bad_request("/VolumeDriver.Get", "{}"), Catch::Equals("/VolumeDriver.Get: the request has no \"Name\""));
     CHECK_THAT(bad_request("/VolumeDriver.Get", R"({"Name":7})"), Catch::Contains("\"Name\" must be a string"));
     CHECK_THAT(bad_request("/VolumeDriver.List", "[1]"), Catch::Contains("the JSON body must be an object"));
     CHECK_THAT(bad_request("/VolumeDriver.Create", R"({"Name":"db)"), Catch::Contains("malformed JSON body at byte"));
@@ -72,7 +71,8 @@ TEST_CASE("plugin request: a body that cannot be decoded says which endpoint and
                Catch::Contains("\"Opts\" must be an object of strings"));
     CHECK_THAT(bad_request("/VolumeDriver.Create", R"({"Name":"db","Opts":{"size":1}})"),
                Catch::Contains("option 'size' must be a string"));
-    CHECK_THAT(bad_request("/VolumeDriver.Mount", R"({"Name":"db","ID":{}})"), Catch::Contains("\"ID\" must be a string"));
+    CHECK_THAT(bad_request("/VolumeDriver.Mount", R"({"Name":"db","ID":{}})"),
+               Catch::Contains("\"ID\" must be a string"));
     // 1 MiB of nesting is an error, not a stack overflow.
     CHECK_THAT(bad_request("/VolumeDriver.Get", std::string(1 << 20, '[')), Catch::Contains("malformed JSON body"));
 }
