@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // A listing of a send stream in the format of `btrfs receive --dump` (btrfs-progs 6.x), so the
 // two can be compared line by line in tests.
+#include "protocol.hpp"
+
 #include <buttervolume/stream.hpp>
 
 #include <fmt/format.h>

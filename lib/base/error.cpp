@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The exception classes, and the errno-to-exception mapping used everywhere in the library.
-#include "sys.hpp"
+#include "base/sys.hpp"
 
 #include <cerrno>
 #include <cstring>

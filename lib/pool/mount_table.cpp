@@ -5,15 +5,15 @@
 // (docker cp on a running container), and an Unmount can arrive for an ID counted before our own
 // restart, or never arrive after a daemon crash. So counts are kept per ID, on disk, and voided
 // when /proc/sys/kernel/random/boot_id changes (no mount survives a reboot).
-#include "pool_impl.hpp"
-#include "sys.hpp"
+#include "pool/mount_table.hpp"
+
+#include "base/sys.hpp"
+#include "pool/pool_impl.hpp"
 
 #include <buttervolume/names.hpp>
 
 #include <fcntl.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <charconv>
 
 namespace buttervolume {
@@ -30,11 +30,18 @@ void check_mount_id(std::string_view id)
 }
 } // namespace
 
-std::map<std::string, std::size_t> Pool::Impl::read_mounts(std::string_view name) const
+MountTable::MountTable(const Dir& state) : dir_(state.sub("mounts", true, 0700))
+{
+    if (read_file_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", boot_id_))
+        while (!boot_id_.empty() && boot_id_.back() == '\n')
+            boot_id_.pop_back();
+}
+
+std::map<std::string, std::size_t> MountTable::read(std::string_view name) const
 {
     std::map<std::string, std::size_t> counts;
     std::string text;
-    if (!read_file_at(mounts.get(), std::string(name).c_str(), text))
+    if (!dir_.read_file(name, text))
         return counts;
     std::string_view rest = text;
     auto next_line = [&rest]() {
@@ -43,7 +50,7 @@ std::map<std::string, std::size_t> Pool::Impl::read_mounts(std::string_view name
         rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
         return line;
     };
-    if (next_line() != "boot " + boot_id)
+    if (next_line() != "boot " + boot_id_)
         return counts;
     while (!rest.empty()) {
         std::string_view line = next_line();
@@ -58,62 +65,62 @@ std::map<std::string, std::size_t> Pool::Impl::read_mounts(std::string_view name
     return counts;
 }
 
-void Pool::Impl::write_mounts(std::string_view name, const std::map<std::string, std::size_t>& counts) const
+void MountTable::write(std::string_view name, const std::map<std::string, std::size_t>& counts) const
 {
-    std::string file(name);
     if (counts.empty()) {
-        if (::unlinkat(mounts.get(), file.c_str(), 0) < 0 && errno != ENOENT)
-            throw_errno(fmt::format("forget mounts of volume '{}'", name));
+        dir_.remove_file(name);
         return;
     }
-    std::string text = fmt::format("boot {}\n", boot_id);
+    std::string text = fmt::format("boot {}\n", boot_id_);
     for (const auto& [id, n] : counts)
         text += fmt::format("{} {}\n", id, n);
     // No fsync: it cost ~5-20 ms per Mount on a loaded btrfs, and buys nothing here. The
     // rename is atomic for every reader, so a daemon crash loses nothing (the page cache
     // survives it); only a kernel crash or power loss can lose the update, and either means a
     // reboot, after which the boot_id check voids every count anyway.
-    write_file_atomic(mounts.get(), file, text, false);
+    dir_.write_file(name, text, false);
+}
+
+std::size_t MountTable::total(std::string_view name) const
+{
+    std::size_t total = 0;
+    for (const auto& [id, n] : read(name))
+        total += n;
+    return total;
 }
 
 std::filesystem::path Pool::mount_volume(std::string_view name, std::string_view id)
 {
     check_volume_name(name);
     check_mount_id(id);
-    Impl& p = *impl_;
-    VolumeLock lock = p.lock(name);
-    std::string n(name);
-    if (!has_volume(name))
+    VolumeLock lock = impl_->layout.lock(name);
+    if (!impl_->volumes.exists(name))
         throw NotFound(fmt::format("mount volume '{}': no such volume", name));
-    auto counts = p.read_mounts(name);
+    auto counts = impl_->mounts.read(name);
     ++counts[std::string(id)];
-    p.write_mounts(name, counts);
-    return p.paths.volumes / n;
+    impl_->mounts.write(name, counts);
+    return impl_->layout.volumes().path(name);
 }
 
 bool Pool::unmount_volume(std::string_view name, std::string_view id)
 {
     check_volume_name(name);
     check_mount_id(id);
-    Impl& p = *impl_;
-    VolumeLock lock = p.lock(name);
-    auto counts = p.read_mounts(name);
+    VolumeLock lock = impl_->layout.lock(name);
+    auto counts = impl_->mounts.read(name);
     auto it = counts.find(std::string(id));
     if (it == counts.end())
         return false;
     if (--it->second == 0)
         counts.erase(it);
-    p.write_mounts(name, counts);
+    impl_->mounts.write(name, counts);
     return true;
 }
 
 std::size_t Pool::mount_count(std::string_view name) const
 {
     check_volume_name(name);
-    std::size_t total = 0;
-    for (const auto& [id, n] : impl_->read_mounts(name))
-        total += n;
-    return total;
+    return impl_->mounts.total(name);
 }
 
 } // namespace buttervolume

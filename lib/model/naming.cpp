@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Volume name rules: Docker's local-driver pattern, checked before any system call.
-#include "sys.hpp"
+#include "base/sys.hpp"
 
 #include <buttervolume/names.hpp>
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // flock(2)-based volume locks. Each lock opens its own file description, so two threads of
 // one process exclude each other just as two processes do.
-#include "locks.hpp"
+#include "pool/volume_lock.hpp"
 
-#include "sys.hpp"
+#include "base/sys.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -2,7 +2,7 @@
 // VolumeLock: one lock per volume name, across threads and processes (flock on state/locks/<name>).
 #pragma once
 
-#include "unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 #include <string>
 #include <string_view>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Parsing and printing of volume options and sizes.
-#include "sys.hpp"
+#include "base/sys.hpp"
 
 #include <buttervolume/names.hpp>
 #include <buttervolume/options.hpp>

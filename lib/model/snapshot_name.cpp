@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Snapshot names "<volume>@<timestamp>": strict parsing (before any syscall), formatting, time zones.
+#include "model/snapshot_time.hpp"
+
 #include <buttervolume/error.hpp>
 #include <buttervolume/names.hpp>
 #include <buttervolume/snapshot.hpp>

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Thin wrappers over *at() system calls that throw buttervolume errors.
-#include "sys.hpp"
+#include "base/sys.hpp"
+
+#include "base/random.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <random>
 
 namespace buttervolume {
 
@@ -43,8 +44,7 @@ void ensure_dir_at(int dirfd, const char* name, std::string_view shown, unsigned
 
 void write_file_atomic(int dirfd, const std::string& name, std::string_view data, bool durable)
 {
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    std::string tmp = fmt::format(".{}.{:016x}.tmp", name, rng());
+    std::string tmp = fmt::format(".{}.{}.tmp", name, random_suffix());
     UniqueFd fd = open_at(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, tmp);
     const char* p = data.data();
     std::size_t left = data.size();

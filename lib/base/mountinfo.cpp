@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // /proc/self/mountinfo parsing (proc(5)): fields 3 (major:minor), 4 (root within the
 // filesystem) and 5 (mount point), with the kernel's octal escapes for space, tab, newline, '\'.
-#include "mountinfo.hpp"
+#include "base/mountinfo.hpp"
 
 #include <fstream>
 #include <sstream>

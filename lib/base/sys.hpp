@@ -2,7 +2,7 @@
 // Helpers that turn a failed system call into the right buttervolume exception.
 #pragma once
 
-#include "unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 #include <buttervolume/error.hpp>
 
