@@ -50,6 +50,18 @@ UniqueFd open_target(const Dir& volumes, const std::string& t, const std::string
     return old;
 }
 
+// The newest snapshot of volume that is not the safety snapshot of an earlier restore:
+// restoring twice gives the same content (the Python project swapped back to the backup).
+Snapshot newest_restorable(const SnapshotStore& store, const std::string& volume)
+{
+    auto snaps = store.read_all(store.scan(volume));
+    auto it = std::find_if(snaps.rbegin(), snaps.rend(), [](const Snapshot& s) { return !s.safety; });
+    if (it == snaps.rend())
+        throw NotFound(fmt::format("restore volume '{}': it has no snapshot to restore{}", volume,
+                                   snaps.empty() ? "" : " (only safety snapshots of earlier restores)"));
+    return *it;
+}
+
 } // namespace
 
 RestoreResult Pool::restore(std::string_view source, std::optional<std::string_view> target,
@@ -68,19 +80,11 @@ RestoreResult Pool::restore(std::string_view source, std::optional<std::string_v
     RestoreResult result;
     result.target = t;
     if (by_volume) {
-        // The newest snapshot that is not the safety snapshot of an earlier restore: restoring
-        // twice gives the same content (the Python project swapped back to the backup).
-        auto snaps = p.snapshots.read_all(p.snapshots.scan(source_volume));
-        auto it = std::find_if(snaps.rbegin(), snaps.rend(), [](const Snapshot& s) { return !s.safety; });
-        if (it == snaps.rend())
-            throw NotFound(fmt::format("restore volume '{}': it has no snapshot to restore{}", source,
-                                       snaps.empty() ? "" : " (only safety snapshots of earlier restores)"));
-        result.source = *it;
-    } else {
-        auto s = find_snapshot(source);
-        if (!s)
-            throw NotFound(fmt::format("restore '{}': no such snapshot", source));
+        result.source = newest_restorable(p.snapshots, source_volume);
+    } else if (auto s = find_snapshot(source)) {
         result.source = *s;
+    } else {
+        throw NotFound(fmt::format("restore '{}': no such snapshot", source));
     }
     const std::string what = fmt::format("restore '{}' into volume '{}'", result.source.name, t);
     UniqueFd src = p.snapshots.open_source(result.source.name, what);
