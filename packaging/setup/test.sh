@@ -41,13 +41,13 @@ LIST
         meson test -C "$san" --print-errorlogs --num-processes 2 --timeout-multiplier 3 "$@"
 }
 
-setup "$build"
+setup "$build" -Dtest_seams=true
 meson compile -C "$build"
 status=0
 meson test -C "$build" --print-errorlogs --num-processes 2 "$@" || status=$?
 logs="$build/meson-logs/testlog.json"
 if [ "$sanitize" = 1 ]; then
-    setup "$san" -Db_sanitize=address,undefined
+    setup "$san" -Dtest_seams=true -Db_sanitize=address,undefined
     sanitized_tests || status=$?
     logs="$logs $san/meson-logs/testlog.json"
 fi
