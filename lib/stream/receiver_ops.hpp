@@ -45,6 +45,11 @@ private:
 
     // receiver_ops.cpp
     void apply(const Command& c);
+    void make_inode(const Command& c);          // mkfile, mkdir, mknod, mkfifo, mksock, symlink
+    void change_links(const Command& c);        // rename, link, unlink, rmdir
+    void change_xattr(const Command& c);        // set_xattr, remove_xattr
+    void set_inode_attributes(const Command& c); // chmod, chown, utimes
+    void change_data(const Command& c);         // write, truncate, fallocate, update_extent
     int file_for_write(std::string_view path);
     void forget_write_fd();
     void clone(const Command& c);
