@@ -94,22 +94,6 @@ void Receiver::fail(const Command& c, std::string_view path, int err) const
     throw_errno(err, fmt::format("receive of '{}': {} '{}'", name_, command_name(c.type()), shown_path(path)));
 }
 
-void Receiver::forget_write_fd()
-{
-    wfd_.reset();
-    wpath_.clear();
-}
-
-int Receiver::file_for_write(std::string_view path)
-{
-    if (wfd_ && wpath_ == path)
-        return wfd_.get();
-    forget_write_fd();
-    wfd_ = dir_->open_file(path, O_WRONLY);
-    wpath_ = std::string(path);
-    return wfd_.get();
-}
-
 void Receiver::apply(const Command& c)
 {
     switch (c.cmd()) {
@@ -143,9 +127,11 @@ void Receiver::make_inode(const Command& c)
     int r;
     switch (c.cmd()) {
     case Cmd::Mkfile: {
+        // Kept open: the writes, owner, mode and times of the new file follow (after a rename
+        // from its temporary name, which keep_write_fd's path follows too).
         int fd = ::openat(e.dir, e.name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0)
-            ::close(fd);
+            keep_write_fd(UniqueFd(fd), p);
         r = fd;
         break;
     }
@@ -180,10 +166,17 @@ void Receiver::change_links(const Command& c)
     auto p = c.string(Attr::Path);
     int r;
     if (c.cmd() == Cmd::Rename) {
-        forget_write_fd();
+        auto to_path = c.string(Attr::PathTo);
+        // The open file keeps its fd under its new name; any other rename may move or replace
+        // it (a directory above it, a file onto its name), so the fd is dropped.
+        bool follow = open_fd_of(p) >= 0;
+        if (!follow)
+            forget_write_fd();
         Entry from = dir_->entry(p);
-        Entry to = dir_->entry(c.string(Attr::PathTo));
+        Entry to = dir_->entry(to_path);
         r = ::renameat(from.dir, from.name.c_str(), to.dir, to.name.c_str());
+        if (r == 0 && follow)
+            wpath_ = std::string(to_path);
     } else if (c.cmd() == Cmd::Link) {
         // PATH is the new name, PATH_LINK the existing file.
         Entry to = dir_->entry(p);
@@ -221,22 +214,37 @@ void Receiver::change_xattr(const Command& c)
 void Receiver::set_inode_attributes(const Command& c)
 {
     auto p = c.string(Attr::Path);
+    // The file being written is changed through its fd: no path lookup.
+    int fd = open_fd_of(p);
     int r;
     if (c.cmd() == Cmd::Chmod) {
-        Entry e = dir_->entry(p);
-        // Never through a symlink (glibc refuses a symlink itself with EOPNOTSUPP).
-        r = ::fchmodat(e.dir, e.name.c_str(), static_cast<mode_t>(c.u64(Attr::Mode) & 07777), AT_SYMLINK_NOFOLLOW);
+        auto mode = static_cast<mode_t>(c.u64(Attr::Mode) & 07777);
+        if (fd >= 0) {
+            r = ::fchmod(fd, mode);
+        } else {
+            Entry e = dir_->entry(p);
+            // Never through a symlink (glibc refuses a symlink itself with EOPNOTSUPP).
+            r = ::fchmodat(e.dir, e.name.c_str(), mode, AT_SYMLINK_NOFOLLOW);
+        }
     } else if (c.cmd() == Cmd::Chown) {
         std::uint64_t uid = c.u64(Attr::Uid), gid = c.u64(Attr::Gid);
         if (uid > UINT32_MAX || gid > UINT32_MAX)
             throw StreamError(fmt::format("send stream: chown of '{}' to an id out of range", shown_path(p)));
-        Entry e = dir_->entry(p);
-        r = ::fchownat(e.dir, e.name.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid), AT_SYMLINK_NOFOLLOW);
+        if (fd >= 0) {
+            r = ::fchown(fd, static_cast<uid_t>(uid), static_cast<gid_t>(gid));
+        } else {
+            Entry e = dir_->entry(p);
+            r = ::fchownat(e.dir, e.name.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid), AT_SYMLINK_NOFOLLOW);
+        }
     } else {
         struct timespec ts[2] = {to_timespec(c, Attr::Atime), to_timespec(c, Attr::Mtime)};
-        Entry e = dir_->entry(p);
-        // ctime and otime cannot be set; they are not compared.
-        r = ::utimensat(e.dir, e.name.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+        if (fd >= 0) {
+            r = ::futimens(fd, ts);
+        } else {
+            Entry e = dir_->entry(p);
+            // ctime and otime cannot be set; they are not compared.
+            r = ::utimensat(e.dir, e.name.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+        }
     }
     if (r < 0)
         fail(c, p, errno);
@@ -253,7 +261,8 @@ void Receiver::change_data(const Command& c)
     int fd = file_for_write(p);
     if (c.cmd() == Cmd::Write) {
         auto data = c.bytes(Attr::Data);
-        pwrite_all(fd, data.data(), data.size(), offset_attr(c, Attr::FileOffset), [&](int err) { fail(c, p, err); });
+        std::uint64_t off = offset_attr(c, Attr::FileOffset);
+        pwrite_all(fd, data.data(), data.size(), off, [&](int err) { fail(c, p, err); });
         return;
     }
     int r;
