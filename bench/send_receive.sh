@@ -63,7 +63,7 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 # Deletes what earlier runs received and waits until btrfs and the disk are idle.
 isolate() {
     for d in "$m"/ours/* "$m"/progs/*; do
-        [ -e "$d" ] && btrfs subvolume delete -q "$d" >/dev/null
+        [ -e "$d" ] && btrfs subvolume delete "$d" >/dev/null
     done
     btrfs subvolume sync "$m" >/dev/null 2>&1 || true
     sync
@@ -96,6 +96,7 @@ while [ $i -le "$rounds" ]; do
     i=$((i + 1))
 done
 # The received trees equal the source (checked with find/sha256sum, not our code).
+isolate
 "$bin" import --dest "$m/ours" -i "$stream" >/dev/null
 btrfs receive -q -f "$stream" "$m/progs"
 digest() { (cd "$1" && find . -printf '%P %y %m %s %T@\n' | LC_ALL=C sort && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum; }

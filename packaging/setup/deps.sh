@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages buttervolume needs: build (always) and test (with "test").
 # Safe to re-run: it installs only what is missing.
 set -eu
-build="meson ninja-build g++ pkg-config libbtrfsutil-dev libcpp-httplib-dev rapidjson-dev libfmt-dev btrfs-progs curl"
+build="meson ninja-build g++ pkg-config libbtrfsutil-dev rapidjson-dev libfmt-dev btrfs-progs curl"
 testpkgs="catch2 e2fsprogs util-linux docker.io busybox-static openssh-server openssh-client rsync clang python3 iproute2"
 # Native send/receive: decompression of compressed extents; its tests: xattr/ACL/capability
 # tools and libFuzzer.
@@ -28,7 +28,7 @@ fi
 # same version: fetch it, with Debian's patches, for subprojects/cpp-httplib.wrap. apt reads a
 # private list of deb-src entries made from the system's own Debian entries; the system's apt
 # configuration and lists are left as they are.
-httplib_dir=subprojects/packagefiles/debian-src
+httplib_dir="$(cd "$(dirname "$0")/../.." && pwd)/subprojects/packagefiles/debian-src"
 if [ ! -f "$httplib_dir/cpp-httplib_0.11.4+ds.orig.tar.xz" ]; then
     echo "fetching Debian's cpp-httplib source package"
     tmp=$(mktemp -d)
