@@ -71,6 +71,8 @@ void add_init_command(std::vector<Command>& out);
 void add_stream_commands(std::vector<Command>& out);
 void add_run_command(std::vector<Command>& out);
 void add_snapshot_commands(std::vector<Command>& out);
+void add_replication_commands(std::vector<Command>& out);
+void add_serve_ssh_commands(std::vector<Command>& out);
 
 /// Escapes control characters so that a name cannot forge output lines.
 std::string printable(std::string_view s);
