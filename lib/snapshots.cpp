@@ -7,6 +7,7 @@
 #include "test_hook.hpp"
 
 #include <buttervolume/names.hpp>
+#include <buttervolume/replication.hpp>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -154,10 +155,14 @@ std::vector<PurgeDecision> Pool::purge(std::string_view volume, const RetentionP
         names.push_back(s.name);
     }
     auto verdicts = decide_retention(pattern, times, opts.now.value_or(test_now()), names);
+    // The parents the next incremental send to each target needs (lib/replicate/targets.cpp).
+    std::map<std::string, std::string> protect = opts.protect;
+    for (auto& [name, why] : replication_parents(p.paths, volume))
+        protect.emplace(name, why);
     std::vector<PurgeDecision> out;
     for (std::size_t i = 0; i < snaps.size(); ++i) {
         out.push_back({snaps[i], verdicts[i].keep, verdicts[i].reason, false});
-        if (auto it = opts.protect.find(snaps[i].name); it != opts.protect.end() && !verdicts[i].keep) {
+        if (auto it = protect.find(snaps[i].name); it != protect.end() && !verdicts[i].keep) {
             out.back().keep = true;
             out.back().reason = fmt::format("protected: {} (retention alone: {})", it->second, verdicts[i].reason);
         }
