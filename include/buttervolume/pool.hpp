@@ -17,6 +17,11 @@
 
 namespace buttervolume {
 
+struct Remote;
+struct ReplicateOptions;
+struct ReplicateResult;
+struct PullResult;
+
 /// Where a pool keeps things. Usually all under one root; the Python project's
 /// BUTTERVOLUME_VOLUMES_PATH / BUTTERVOLUME_SNAPSHOTS_PATH may move volumes and snapshots.
 struct BV_EXPORT PoolPaths {
@@ -138,6 +143,15 @@ public:
     /// next listing, purge or restore of that volume; with no record yet, one scan of snapshots/.
     /// Throws InvalidArgument for a bad name.
     std::size_t snapshot_count(std::string_view volume) const;
+
+    // Replication (include <buttervolume/replication.hpp>; lib/replicate/).
+
+    /// Sends snapshot to remote, incrementally from the newest snapshot both hold; see
+    /// buttervolume::replicate.
+    ReplicateResult replicate(std::string_view snapshot, const Remote& remote, const ReplicateOptions& opts);
+
+    /// Fetches the newest snapshot of volume that remote holds; see buttervolume::pull.
+    PullResult pull(std::string_view volume, const Remote& remote);
 
     struct Impl;
 
