@@ -43,16 +43,6 @@ void install_stop_handlers()
     ::signal(SIGPIPE, SIG_IGN);
 }
 
-std::string printable(std::string_view s)
-{
-    std::string out;
-    for (char c : s.substr(0, 512)) {
-        auto u = static_cast<unsigned char>(c);
-        out += (u < 0x20 || u == 0x7f) ? fmt::format("\\x{:02x}", u) : std::string(1, c);
-    }
-    return out;
-}
-
 // One line per request in state/serve-ssh.log, in one O_APPEND write so that parallel
 // sessions never mix their lines.
 void log_request(const PoolPaths& paths, std::string_view verdict, std::string_view command, std::string_view detail)
@@ -63,7 +53,7 @@ void log_request(const PoolPaths& paths, std::string_view verdict, std::string_v
     auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
     std::string line = fmt::format("{:%Y-%m-%dT%H:%M:%SZ} {} {} '{}'{}{}\n",
                                    fmt::gmtime(std::chrono::system_clock::to_time_t(now)), client, verdict,
-                                   printable(command), detail.empty() ? "" : ": ", printable(detail));
+                                   replication::shown(command), detail.empty() ? "" : ": ", replication::shown(detail));
     UniqueFd fd(::open((paths.state / "serve-ssh.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
     if (fd)
         (void)!::write(fd.get(), line.data(), line.size());

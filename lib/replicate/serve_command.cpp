@@ -19,16 +19,6 @@ bool allowed_char(char c)
            c == '.' || c == '_' || c == ':' || c == '/' || c == '=' || c == '+' || c == ',' || c == '-';
 }
 
-std::string shown(std::string_view s)
-{
-    std::string out;
-    for (char c : s.substr(0, 200)) {
-        auto u = static_cast<unsigned char>(c);
-        out += (u < 0x20 || u == 0x7f) ? fmt::format("\\x{:02x}", u) : std::string(1, c);
-    }
-    return out;
-}
-
 std::vector<std::string> split_words(std::string_view s)
 {
     std::vector<std::string> out;
@@ -174,6 +164,16 @@ ServeRequest parse_btrfs(const std::vector<std::string>& w, bool or_true, const 
 }
 
 } // namespace
+
+std::string shown(std::string_view s)
+{
+    std::string out;
+    for (char c : s.substr(0, 200)) {
+        auto u = static_cast<unsigned char>(c);
+        out += (u < 0x20 || u == 0x7f) ? fmt::format("\\x{:02x}", u) : std::string(1, c);
+    }
+    return out;
+}
 
 ServeRequest parse_serve_command(std::string_view command, const PoolPaths& paths)
 {

@@ -29,6 +29,9 @@ struct ServeRequest {
     std::vector<std::string> argv;
 };
 
+/// s with control characters escaped and cut to 200 bytes, to quote untrusted input.
+std::string shown(std::string_view s);
+
 /// Parses command against paths. Throws InvalidArgument with the reason for anything else:
 /// an empty command (a shell), a character outside the allowed set, another program, a path
 /// outside the pool, a name that is not "<volume>@<timestamp>".

@@ -29,6 +29,18 @@ UniqueFd open_records(const PoolPaths& paths, bool create)
     return try_open_dir_at(AT_FDCWD, dir.c_str(), dir.native());
 }
 
+// Calls f with each line of text (without its '\n').
+template <typename F>
+void for_each_line(const std::string& text, F&& f)
+{
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        auto end = text.find('\n', pos);
+        f(std::string_view(text.data() + pos, (end == std::string::npos ? text.size() : end) - pos));
+        pos = end == std::string::npos ? text.size() : end + 1;
+    }
+}
+
 // Hosts named by replicate:<host> jobs of volume in config/schedule.csv (Name,Action,Timer,Active).
 std::set<std::string> scheduled_hosts(const PoolPaths& paths, std::string_view volume)
 {
@@ -37,18 +49,14 @@ std::set<std::string> scheduled_hosts(const PoolPaths& paths, std::string_view v
     UniqueFd cfg = try_open_dir_at(AT_FDCWD, paths.config.c_str(), paths.config.native());
     if (!cfg || !read_file_at(cfg.get(), "schedule.csv", text))
         return out;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        auto end = text.find('\n', pos);
-        std::string_view line(text.data() + pos, (end == std::string::npos ? text.size() : end) - pos);
-        pos = end == std::string::npos ? text.size() : end + 1;
+    for_each_line(text, [&](std::string_view line) {
         auto c1 = line.find(',');
         if (c1 == std::string_view::npos || line.substr(0, c1) != volume)
-            continue;
+            return;
         auto action = line.substr(c1 + 1, line.find(',', c1 + 1) - c1 - 1);
         if (action.starts_with("replicate:"))
             out.emplace(action.substr(10));
-    }
+    });
     return out;
 }
 
@@ -61,21 +69,17 @@ std::vector<TargetRecord> read_targets(const PoolPaths& paths, std::string_view 
     std::string text;
     if (!dir || !read_file_at(dir.get(), std::string(volume).c_str(), text))
         return out;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        auto end = text.find('\n', pos);
-        std::string_view line(text.data() + pos, (end == std::string::npos ? text.size() : end) - pos);
-        pos = end == std::string::npos ? text.size() : end + 1;
+    replication::for_each_line(text, [&](std::string_view line) {
         auto t1 = line.find('\t');
         auto t2 = line.find('\t', t1 == std::string_view::npos ? t1 : t1 + 1);
         if (t1 == std::string_view::npos || t2 == std::string_view::npos)
-            continue;
+            return;
         long long secs = 0;
         auto num = line.substr(t2 + 1);
         std::from_chars(num.data(), num.data() + num.size(), secs);
         out.push_back({std::string(line.substr(0, t1)), std::string(line.substr(t1 + 1, t2 - t1 - 1)),
                        std::chrono::system_clock::time_point(std::chrono::seconds(secs))});
-    }
+    });
     return out;
 }
 
