@@ -15,6 +15,7 @@
 #include <buttervolume/snapshot.hpp>
 
 #include <fcntl.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <chrono>
@@ -108,6 +109,14 @@ ReplicateResult replicate(Pool& pool, std::string_view snapshot, const Remote& r
                                 rc == 0 ? std::string(e.what()) : replication::describe_failure(rc, ssh.error_text())));
     }
     result.negotiate_seconds = since(t0);
+    for (const auto& r : listing.items)
+        for (const auto& l : local)
+            if (!r.uuid.empty() && r.uuid == l.uuid) {
+                ssh.kill(SIGTERM);
+                throw InvalidArgument(fmt::format("send '{}': {} is this very pool (it lists our own snapshot "
+                                                  "'{}')",
+                                                  snapshot, remote.spec, l.name));
+            }
     result.already_there = std::any_of(listing.items.begin(), listing.items.end(),
                                        [&](const RemoteSnapshot& r) { return correlated(*self, r); });
     std::string local_error;

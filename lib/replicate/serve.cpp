@@ -14,10 +14,13 @@
 #include <fmt/chrono.h>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <cstdlib>
 
 namespace buttervolume {
@@ -59,6 +62,25 @@ void log_request(const PoolPaths& paths, std::string_view verdict, std::string_v
         (void)!::write(fd.get(), line.data(), line.size());
 }
 
+// A remote session waits for the volume's lock a bounded time: a long local operation, or a
+// host sending to its own pool (whose send holds the same lock), gives an error, not a hang.
+VolumeLock lock_volume(int locks_fd, std::string_view volume, int in_fd = -1)
+{
+    for (int i = 0; i < 300; ++i) {
+        VolumeLock lock = VolumeLock::try_lock(locks_fd, volume);
+        if (lock.held())
+            return lock;
+        // The client went away (its end of the session closed): stop waiting for it.
+        struct pollfd p {in_fd, 0, 0};
+        if (in_fd >= 0 && ::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) && !(p.revents & POLLIN))
+            throw Error(ECONNABORTED, fmt::format("volume '{}': the client left while waiting for the lock", volume));
+        if (stop_requested)
+            throw Error(ECANCELED, fmt::format("volume '{}': stopped while waiting for the lock", volume));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    throw Busy(fmt::format("volume '{}' is locked by another operation (for 30 s now)", volume));
+}
+
 UniqueFd open_locks(const PoolPaths& paths)
 {
     return open_dir_at(AT_FDCWD, (paths.state / "locks").c_str(), (paths.state / "locks").native(), false);
@@ -85,9 +107,11 @@ int run_request(Pool& pool, const replication::ServeRequest& req, int in_fd, int
         std::string result;
         {
             UniqueFd locks = open_locks(paths);
-            VolumeLock lock(locks.get(), req.volume);
+            // The listing needs no lock; the sender reads it before it sends (and sees a
+            // send to its own pool from its own UUIDs, before it would wait for this lock).
             replication::write_all(out_fd,
                                  replication::format_listing(paths, replication::local_snapshots(pool, req.volume)));
+            VolumeLock lock = lock_volume(locks.get(), req.volume, in_fd);
             auto got = replication::receive_one_snapshot(
                 paths, in_fd, [&](const SnapshotName& sn) { check_volume(req, sn); }, ropts);
             result = got.empty ? "nothing\n" : fmt::format("{}\t{}\n", got.present ? "present" : "received", got.name);
@@ -98,7 +122,7 @@ int run_request(Pool& pool, const replication::ServeRequest& req, int in_fd, int
     }
     case Verb::Send: {
         UniqueFd locks = open_locks(paths);
-        VolumeLock lock(locks.get(), req.volume);
+        VolumeLock lock = lock_volume(locks.get(), req.volume);
         SendOptions sopts;
         for (const auto* n : {&req.snapshot, req.parent ? &*req.parent : nullptr}) {
             if (n && !pool.find_snapshot(*n))
@@ -120,7 +144,7 @@ int run_request(Pool& pool, const replication::ServeRequest& req, int in_fd, int
         std::optional<VolumeLock> lock;
         UniqueFd locks = open_locks(paths);
         auto got = replication::receive_one_snapshot(
-            paths, in_fd, [&](const SnapshotName& sn) { lock.emplace(locks.get(), sn.volume); }, ropts);
+            paths, in_fd, [&](const SnapshotName& sn) { lock.emplace(lock_volume(locks.get(), sn.volume)); }, ropts);
         lock.reset();
         if (!got.empty) {
             pool.snapshots(parse_snapshot_name(got.name)->volume);

@@ -151,6 +151,18 @@ TEST_CASE("replication: receive (pull), then failover restores the data there", 
     }
 }
 
+TEST_CASE("replication: a host sending to its own pool gets an error, not a hang", "[replication]")
+{
+    SshHost b("node-self", KeyMode::ServeSsh);
+    put_file(b.root(), "db", "f", "x");
+    std::string s1 = take_snapshot(b.root(), "db");
+    std::string before = snapshot_entries(b.root());
+    RunResult r = send_to(b.root(), b.alias(), s1);
+    CHECK(r.status == 1);
+    CHECK(r.err.find("is this very pool") != std::string::npos);
+    CHECK(snapshot_entries(b.root()) == before);
+}
+
 TEST_CASE("replication: a host key that does not match known_hosts is refused", "[replication]")
 {
     LocalPool a;
