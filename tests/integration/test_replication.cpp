@@ -179,3 +179,29 @@ TEST_CASE("replication: a host key that does not match known_hosts is refused", 
     CHECK(r.err.find("Host key verification failed") != std::string::npos);
     CHECK(snapshot_entries(b.root()) == before);
 }
+
+TEST_CASE("replication: ssh settings come from flags, then the environment, then <root>/ssh/config",
+          "[replication]")
+{
+    LocalPool a;
+    SshHost b("node-cfg", KeyMode::ServeSsh);
+    put_file(a.root(), "db", "f", "x");
+    std::string s1 = take_snapshot(a.root(), "db");
+    fs::create_directories(a.root() / "ssh");
+    fs::copy_file(ssh_client().config(), a.root() / "ssh" / "config");
+    // Only <root>/ssh/config knows the alias: found without any flag.
+    RunResult own = bv(a.root(), {"send", b.alias(), s1});
+    INFO(own.err);
+    CHECK(own.status == 0);
+    std::string s2 = take_snapshot(a.root(), "db");
+    // The environment wins over <root>/ssh/config...
+    std::vector<std::string> bad_env{"BUTTERVOLUME_SSH_CONFIG=/nonexistent/ssh_config"};
+    RunResult env = bv(a.root(), {"send", b.alias(), s2}, bad_env);
+    CHECK(env.status == 1);
+    CHECK(env.err.find("/nonexistent/ssh_config") != std::string::npos);
+    CHECK(!fs::exists(b.snapshots() / s2));
+    // ...and the flag over the environment.
+    RunResult flag = bv(a.root(), {"send", "--ssh-config", ssh_client().config().native(), b.alias(), s2}, bad_env);
+    CHECK(flag.status == 0);
+    CHECK(fs::exists(b.snapshots() / s2));
+}
