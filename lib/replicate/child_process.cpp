@@ -2,7 +2,7 @@
 // posix_spawnp with pipes: no shell ever parses an argument.
 #include "child_process.hpp"
 
-#include "../sys.hpp"
+#include "base/sys.hpp"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -3,7 +3,7 @@
 // To move to lib/base/ once the tree's split lands.
 #pragma once
 
-#include "../unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 #include <sys/types.h>
 

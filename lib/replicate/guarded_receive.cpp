@@ -2,8 +2,9 @@
 // receive_one_snapshot: peeks the first command, then feeds the native receiver through a pipe.
 #include "guarded_receive.hpp"
 
-#include "../btrfs/subvolume.hpp"
-#include "../sys.hpp"
+#include "btrfs/subvolume.hpp"
+#include "base/sys.hpp"
+#include "stream/protocol.hpp"
 
 #include <buttervolume/stream.hpp>
 
@@ -127,10 +128,11 @@ struct FirstCommand {
 
 } // namespace
 
-GuardedReceive receive_one_snapshot(const PoolPaths& paths, int in_fd,
+GuardedReceive receive_one_snapshot(Pool& pool, int in_fd,
                                     const std::function<void(const SnapshotName&)>& check,
                                     const ReceiveOptions& opts)
 {
+    const PoolPaths& paths = pool.paths();
     GuardedReceive out;
     FirstCommand first;
     first.bytes.resize(header_size + cmd_header_size);
@@ -203,7 +205,7 @@ GuardedReceive receive_one_snapshot(const PoolPaths& paths, int in_fd,
     });
     std::vector<ReceivedSnapshot> got_snaps;
     try {
-        got_snaps = receive_stream(rd.get(), paths.snapshots, opts);
+        got_snaps = pool.receive(rd.get(), opts);
     } catch (...) {
         rd.reset();
         feeder.detach();

@@ -26,11 +26,12 @@ struct GuardedReceive {
 
 /// Reads the stream's first command (its subvolume's name and UUID) from in_fd, passes the
 /// parsed name to check (which throws to refuse it, e.g. another volume's, and may take the
-/// volume's lock), then receives the whole stream into paths.snapshots. A name that exists
+/// volume's lock), then receives the whole stream with Pool::receive (which commits it under
+/// the volume's lock and counts it). A name that exists
 /// with the same received UUID is success (present); with other content, AlreadyExists.
 /// A stream holding more than one subvolume is refused (the extra ones are deleted).
 /// Throws InvalidArgument (not a snapshot name), AlreadyExists, StreamError, Error.
-GuardedReceive receive_one_snapshot(const PoolPaths& paths, int in_fd,
+GuardedReceive receive_one_snapshot(Pool& pool, int in_fd,
                                     const std::function<void(const SnapshotName&)>& check,
                                     const ReceiveOptions& opts = {});
 

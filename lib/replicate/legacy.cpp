@@ -2,8 +2,8 @@
 // legacy_send: what Python buttervolume 3.13 does, minus its deletion of the remote copy.
 #include "legacy.hpp"
 
-#include "../btrfs/subvolume.hpp"
-#include "../sys.hpp"
+#include "btrfs/subvolume.hpp"
+#include "base/sys.hpp"
 #include "child_process.hpp"
 #include "session.hpp"
 
@@ -45,13 +45,12 @@ std::string attempt(const Pool& pool, std::string_view snapshot, const std::opti
 {
     ChildProcess ssh(remote.ssh_argv(fmt::format("btrfs receive {}", remote_path.native())), Stdio::Pipe,
                      Stdio::Null, Stdio::Pipe);
-    SendOptions so;
+    PoolSendOptions so;
     so.progress = opts.progress;
-    if (parent)
-        so.parent = pool.paths().snapshots / *parent;
+    so.parent = parent;
     std::string local_error;
     try {
-        bytes = send_snapshot(pool.paths().snapshots / std::string(snapshot), ssh.stdin_fd(), so).bytes;
+        bytes = pool.send(snapshot, ssh.stdin_fd(), so).bytes;
     } catch (const Error& e) {
         local_error = e.what();
     }

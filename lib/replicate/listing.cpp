@@ -2,8 +2,8 @@
 // The serve-ssh listing, written by one end and read by the other.
 #include "listing.hpp"
 
-#include "../btrfs/subvolume.hpp"
-#include "../sys.hpp"
+#include "btrfs/subvolume.hpp"
+#include "base/sys.hpp"
 #include "child_process.hpp"
 
 #include <fcntl.h>

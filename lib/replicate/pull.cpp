@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // pull: the newest snapshot a remote holds of a volume, fetched through its serve-ssh "send".
-#include "../locks.hpp"
-#include "../sys.hpp"
+#include "pool/volume_lock.hpp"
+#include "base/sys.hpp"
 #include "child_process.hpp"
 #include "guarded_receive.hpp"
 #include "listing.hpp"
@@ -43,11 +43,9 @@ PullResult pull(Pool& pool, std::string_view volume, const Remote& remote, const
     if (auto sn = parse_snapshot_name(newest.name); !sn || sn->volume != volume)
         throw Error(EPROTO, fmt::format("receive '{}' from {}: it listed '{}'", volume, remote.spec, newest.name));
 
-    const PoolPaths& paths = pool.paths();
-    UniqueFd locks = open_dir_at(AT_FDCWD, (paths.state / "locks").c_str(), (paths.state / "locks").native(), false);
-    std::string received;
     {
-        VolumeLock lock(locks.get(), volume);
+        // No lock: Pool::receive commits under the volume's lock, and a snapshot received
+        // meanwhile by someone else makes ours fail on its name, never overwrite it.
         auto local = replication::local_snapshots(pool, volume);
         for (const auto& l : local)
             if (correlated(l, newest)) {
@@ -68,7 +66,7 @@ PullResult pull(Pool& pool, std::string_view volume, const Remote& remote, const
         ro.progress = progress;
         try {
             auto got = replication::receive_one_snapshot(
-                paths, ssh.stdout_fd(),
+                pool, ssh.stdout_fd(),
                 [&](const SnapshotName& sn) {
                     if (sn.str() != newest.name)
                         throw Error(EPROTO, fmt::format("{} sent '{}' instead of '{}'", remote.spec, sn.str(),
@@ -92,7 +90,6 @@ PullResult pull(Pool& pool, std::string_view volume, const Remote& remote, const
             throw Error(EIO, fmt::format("receive '{}' from {}: {}", newest.name, remote.spec,
                                          replication::describe_failure(rc, ssh.error_text())));
     }
-    pool.snapshots(volume); // recounts, now that the lock is free
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return result;
 }

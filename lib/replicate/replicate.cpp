@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // replicate: one ssh session per host; the remote lists what it holds, we pick the parent and
 // stream, it receives atomically and says what it did.
-#include "../locks.hpp"
-#include "../sys.hpp"
+#include "pool/volume_lock.hpp"
+#include "base/sys.hpp"
 #include "child_process.hpp"
 #include "legacy.hpp"
 #include "listing.hpp"
@@ -122,12 +122,11 @@ ReplicateResult replicate(Pool& pool, std::string_view snapshot, const Remote& r
     std::string local_error;
     if (!result.already_there) {
         result.parent = pick_parent(local, snapshot, listing.items, remote, opts);
-        SendOptions so;
+        PoolSendOptions so;
         so.progress = opts.progress;
-        if (result.parent)
-            so.parent = paths.snapshots / *result.parent;
+        so.parent = result.parent;
         try {
-            result.bytes = send_snapshot(paths.snapshots / result.snapshot, ssh.stdin_fd(), so).bytes;
+            result.bytes = pool.send(result.snapshot, ssh.stdin_fd(), so).bytes;
         } catch (const Error& e) {
             local_error = e.what();
         }

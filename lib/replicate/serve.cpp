@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // serve_ssh: runs one allowed request of a forced command, refuses and logs everything else.
-#include "../locks.hpp"
-#include "../sys.hpp"
+#include "pool/volume_lock.hpp"
+#include "base/sys.hpp"
 #include "child_process.hpp"
 #include "guarded_receive.hpp"
 #include "listing.hpp"
@@ -62,30 +62,6 @@ void log_request(const PoolPaths& paths, std::string_view verdict, std::string_v
         (void)!::write(fd.get(), line.data(), line.size());
 }
 
-// A remote session waits for the volume's lock a bounded time: a long local operation, or a
-// host sending to its own pool (whose send holds the same lock), gives an error, not a hang.
-VolumeLock lock_volume(int locks_fd, std::string_view volume, int in_fd = -1)
-{
-    for (int i = 0; i < 300; ++i) {
-        VolumeLock lock = VolumeLock::try_lock(locks_fd, volume);
-        if (lock.held())
-            return lock;
-        // The client went away (its end of the session closed): stop waiting for it.
-        struct pollfd p {in_fd, 0, 0};
-        if (in_fd >= 0 && ::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) && !(p.revents & POLLIN))
-            throw Error(ECONNABORTED, fmt::format("volume '{}': the client left while waiting for the lock", volume));
-        if (stop_requested)
-            throw Error(ECANCELED, fmt::format("volume '{}': stopped while waiting for the lock", volume));
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    throw Busy(fmt::format("volume '{}' is locked by another operation (for 30 s now)", volume));
-}
-
-UniqueFd open_locks(const PoolPaths& paths)
-{
-    return open_dir_at(AT_FDCWD, (paths.state / "locks").c_str(), (paths.state / "locks").native(), false);
-}
-
 void check_volume(const replication::ServeRequest& req, const SnapshotName& sn)
 {
     if (sn.volume != req.volume)
@@ -106,31 +82,25 @@ int run_request(Pool& pool, const replication::ServeRequest& req, int in_fd, int
     case Verb::Receive: {
         std::string result;
         {
-            UniqueFd locks = open_locks(paths);
-            // The listing needs no lock; the sender reads it before it sends (and sees a
-            // send to its own pool from its own UUIDs, before it would wait for this lock).
+            // No lock here: Pool::receive commits under the volume's lock (and a sender to its
+            // own pool, which holds that lock, sees its own UUIDs in the listing and stops).
             replication::write_all(out_fd,
                                  replication::format_listing(paths, replication::local_snapshots(pool, req.volume)));
-            VolumeLock lock = lock_volume(locks.get(), req.volume, in_fd);
             auto got = replication::receive_one_snapshot(
-                paths, in_fd, [&](const SnapshotName& sn) { check_volume(req, sn); }, ropts);
+                pool, in_fd, [&](const SnapshotName& sn) { check_volume(req, sn); }, ropts);
             result = got.empty ? "nothing\n" : fmt::format("{}\t{}\n", got.present ? "present" : "received", got.name);
         }
-        pool.snapshots(req.volume); // recounts, now that the lock is free
         replication::write_all(out_fd, result);
         return 0;
     }
     case Verb::Send: {
-        UniqueFd locks = open_locks(paths);
-        VolumeLock lock = lock_volume(locks.get(), req.volume);
-        SendOptions sopts;
+        PoolSendOptions sopts;
         for (const auto* n : {&req.snapshot, req.parent ? &*req.parent : nullptr}) {
             if (n && !pool.find_snapshot(*n))
                 throw NotFound(fmt::format("no snapshot '{}' here", *n));
         }
-        if (req.parent)
-            sopts.parent = paths.snapshots / *req.parent;
-        send_snapshot(paths.snapshots / req.snapshot, out_fd, sopts);
+        sopts.parent = req.parent;
+        pool.send(req.snapshot, out_fd, sopts);
         return 0;
     }
     case Verb::Rsync: {
@@ -141,13 +111,8 @@ int run_request(Pool& pool, const replication::ServeRequest& req, int in_fd, int
         return rsync.wait();
     }
     case Verb::BtrfsReceive: {
-        std::optional<VolumeLock> lock;
-        UniqueFd locks = open_locks(paths);
-        auto got = replication::receive_one_snapshot(
-            paths, in_fd, [&](const SnapshotName& sn) { lock.emplace(lock_volume(locks.get(), sn.volume)); }, ropts);
-        lock.reset();
+        auto got = replication::receive_one_snapshot(pool, in_fd, [](const SnapshotName&) {}, ropts);
         if (!got.empty) {
-            pool.snapshots(parse_snapshot_name(got.name)->volume);
             // What btrfs receive prints, for a Python sender's logs.
             replication::write_all(err_fd, fmt::format("At subvol {}\n", got.name));
         }

@@ -2,7 +2,7 @@
 // Target records, and the snapshots purge keeps for them (replication_parents).
 #include "targets.hpp"
 
-#include "../sys.hpp"
+#include "base/sys.hpp"
 
 #include <buttervolume/replication.hpp>
 #include <buttervolume/snapshot.hpp>

@@ -166,7 +166,7 @@ TEST_CASE("replication: sync pulls files into the live volume after a safety sna
     }
 }
 
-TEST_CASE("replication: purge keeps the snapshot the next send needs as its parent", "[replication-legacy]")
+TEST_CASE("replication: purge keeps the snapshot the next send needs as its parent", "[replication-legacy][seams]")
 {
     LocalPool a;
     SshHost b("node-b9", KeyMode::ServeSsh);
