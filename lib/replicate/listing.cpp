@@ -4,7 +4,7 @@
 
 #include "btrfs/subvolume.hpp"
 #include "base/sys.hpp"
-#include "child_process.hpp"
+#include "base/child_process.hpp"
 
 #include <fcntl.h>
 

@@ -2,7 +2,7 @@
 // pull: the newest snapshot a remote holds of a volume, fetched through its serve-ssh "send".
 #include "pool/volume_lock.hpp"
 #include "base/sys.hpp"
-#include "child_process.hpp"
+#include "base/child_process.hpp"
 #include "guarded_receive.hpp"
 #include "listing.hpp"
 #include "session.hpp"
@@ -60,8 +60,8 @@ PullResult pull(Pool& pool, std::string_view volume, const Remote& remote, const
         std::string request = fmt::format("send {}", newest.name);
         if (result.parent)
             request += " " + *result.parent;
-        replication::ChildProcess ssh(remote.ssh_argv(replication::serve_command(request)), replication::Stdio::Null,
-                                    replication::Stdio::Pipe, replication::Stdio::Pipe);
+        ChildProcess ssh(remote.ssh_argv(replication::serve_command(request)), Stdio::Null,
+                                    Stdio::Pipe, Stdio::Pipe);
         ReceiveOptions ro;
         ro.progress = progress;
         try {
@@ -80,7 +80,7 @@ PullResult pull(Pool& pool, std::string_view volume, const Remote& remote, const
         } catch (const Error& e) {
             ssh.kill(SIGTERM);
             int rc = ssh.wait();
-            std::string remote_err = replication::last_line(ssh.error_text());
+            std::string remote_err = last_line(ssh.error_text());
             throw Error(e.code(), fmt::format("receive '{}' from {} failed: {}{}", newest.name, remote.spec, e.what(),
                                               remote_err.empty() ? "" : fmt::format(" (remote: {})", remote_err)));
             (void)rc;

@@ -3,7 +3,7 @@
 // stream, it receives atomically and says what it did.
 #include "pool/volume_lock.hpp"
 #include "base/sys.hpp"
-#include "child_process.hpp"
+#include "base/child_process.hpp"
 #include "legacy.hpp"
 #include "listing.hpp"
 #include "session.hpp"
@@ -88,8 +88,8 @@ ReplicateResult replicate(Pool& pool, std::string_view snapshot, const Remote& r
     ReplicateResult result;
     result.host = remote.spec;
     result.snapshot = std::string(snapshot);
-    replication::ChildProcess ssh(remote.ssh_argv(replication::serve_command(fmt::format("receive {}", sn.volume))),
-                                replication::Stdio::Pipe, replication::Stdio::Pipe, replication::Stdio::Pipe);
+    ChildProcess ssh(remote.ssh_argv(replication::serve_command(fmt::format("receive {}", sn.volume))),
+                                Stdio::Pipe, Stdio::Pipe, Stdio::Pipe);
     std::string first;
     replication::Listing listing;
     try {
@@ -134,7 +134,7 @@ ReplicateResult replicate(Pool& pool, std::string_view snapshot, const Remote& r
     ssh.close_stdin();
     std::string answer;
     try {
-        answer = replication::read_to_end(ssh.stdout_fd());
+        answer = read_to_end(ssh.stdout_fd());
     } catch (const Error&) {
     }
     int rc = ssh.wait();

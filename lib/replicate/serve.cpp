@@ -2,7 +2,7 @@
 // serve_ssh: runs one allowed request of a forced command, refuses and logs everything else.
 #include "pool/volume_lock.hpp"
 #include "base/sys.hpp"
-#include "child_process.hpp"
+#include "base/child_process.hpp"
 #include "guarded_receive.hpp"
 #include "listing.hpp"
 #include "serve_command.hpp"
@@ -77,20 +77,20 @@ int run_request(Pool& pool, const replication::ServeRequest& req, int in_fd, int
     ropts.cancel = [] { return stop_requested.load(); };
     switch (req.verb) {
     case Verb::List:
-        replication::write_all(out_fd, replication::format_listing(paths, replication::local_snapshots(pool, req.volume)));
+        write_all(out_fd, replication::format_listing(paths, replication::local_snapshots(pool, req.volume)));
         return 0;
     case Verb::Receive: {
         std::string result;
         {
             // No lock here: Pool::receive commits under the volume's lock (and a sender to its
             // own pool, which holds that lock, sees its own UUIDs in the listing and stops).
-            replication::write_all(out_fd,
+            write_all(out_fd,
                                  replication::format_listing(paths, replication::local_snapshots(pool, req.volume)));
             auto got = replication::receive_one_snapshot(
                 pool, in_fd, [&](const SnapshotName& sn) { check_volume(req, sn); }, ropts);
             result = got.empty ? "nothing\n" : fmt::format("{}\t{}\n", got.present ? "present" : "received", got.name);
         }
-        replication::write_all(out_fd, result);
+        write_all(out_fd, result);
         return 0;
     }
     case Verb::Send: {
@@ -106,21 +106,21 @@ int run_request(Pool& pool, const replication::ServeRequest& req, int in_fd, int
     case Verb::Rsync: {
         if (!pool.has_volume(req.volume))
             throw NotFound(fmt::format("no volume '{}' here", req.volume));
-        replication::ChildProcess rsync(req.argv, replication::Stdio::Inherit, replication::Stdio::Inherit,
-                                      replication::Stdio::Inherit, in_fd, out_fd);
+        ChildProcess rsync(req.argv, Stdio::Inherit, Stdio::Inherit,
+                                      Stdio::Inherit, in_fd, out_fd);
         return rsync.wait();
     }
     case Verb::BtrfsReceive: {
         auto got = replication::receive_one_snapshot(pool, in_fd, [](const SnapshotName&) {}, ropts);
         if (!got.empty) {
             // What btrfs receive prints, for a Python sender's logs.
-            replication::write_all(err_fd, fmt::format("At subvol {}\n", got.name));
+            write_all(err_fd, fmt::format("At subvol {}\n", got.name));
         }
         return 0;
     }
     case Verb::BtrfsDelete:
         pool.remove_snapshot(req.snapshot);
-        replication::write_all(out_fd, fmt::format("Delete subvolume '{}'\n", (paths.snapshots / req.snapshot).native()));
+        write_all(out_fd, fmt::format("Delete subvolume '{}'\n", (paths.snapshots / req.snapshot).native()));
         return 0;
     }
     return 1;
@@ -136,7 +136,7 @@ int serve_ssh(const PoolPaths& paths, std::string_view command, int in_fd, int o
         req = replication::parse_serve_command(command, paths);
     } catch (const Error& e) {
         log_request(paths, "refused", command, e.what());
-        replication::write_all(err_fd, fmt::format("buttervolume serve-ssh: refused: {}\n", e.what()));
+        write_all(err_fd, fmt::format("buttervolume serve-ssh: refused: {}\n", e.what()));
         return 1;
     }
     try {
@@ -147,7 +147,7 @@ int serve_ssh(const PoolPaths& paths, std::string_view command, int in_fd, int o
     } catch (const std::exception& e) {
         log_request(paths, "failed", command, e.what());
         try {
-            replication::write_all(err_fd, fmt::format("buttervolume serve-ssh: {}\n", e.what()));
+            write_all(err_fd, fmt::format("buttervolume serve-ssh: {}\n", e.what()));
         } catch (...) {
         }
         return 1;

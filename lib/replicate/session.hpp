@@ -2,7 +2,7 @@
 // One ssh session to a remote's serve-ssh, and how its failures read.
 #pragma once
 
-#include "child_process.hpp"
+#include "base/child_process.hpp"
 #include "listing.hpp"
 
 #include <buttervolume/replication.hpp>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // sync_volume: the Python project's rsync pull into the live volume, after a safety snapshot.
-#include "child_process.hpp"
+#include "base/child_process.hpp"
 #include "session.hpp"
 
 #include <buttervolume/error.hpp>
@@ -48,12 +48,12 @@ SyncResult sync_one(const Pool& pool, std::string_view volume, const Remote& rem
     std::vector<std::string> argv{"rsync", "-a", "-z", "-h", "-e", e, "--",
                                   fmt::format("{}:{}/", remote.host, (remote_volumes / std::string(volume)).native()),
                                   pool.volume_path(volume).native() + "/"};
-    replication::ChildProcess rsync(argv, replication::Stdio::Null, replication::Stdio::Null, replication::Stdio::Pipe);
+    ChildProcess rsync(argv, Stdio::Null, Stdio::Null, Stdio::Pipe);
     int rc = rsync.wait();
     r.ok = rc == 0;
     if (!r.ok)
         r.error = fmt::format("rsync from {} failed (status {}): {}", remote.spec, rc,
-                              replication::last_line(rsync.error_text()));
+                              last_line(rsync.error_text()));
     return r;
 }
 

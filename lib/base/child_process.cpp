@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // posix_spawnp with pipes: no shell ever parses an argument.
-#include "child_process.hpp"
+#include "base/child_process.hpp"
 
 #include "base/sys.hpp"
 
@@ -15,7 +15,7 @@
 
 extern char** environ;
 
-namespace buttervolume::replication {
+namespace buttervolume {
 
 namespace {
 
@@ -202,4 +202,4 @@ std::string last_line(std::string_view text)
     return std::string(text);
 }
 
-} // namespace buttervolume::replication
+} // namespace buttervolume

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // ChildProcess: a program (ssh, rsync) spawned without a shell, with pipes to its stdio.
-// To move to lib/base/ once the tree's split lands.
 #pragma once
 
 #include "base/unique_fd.hpp"
+
+#include <string_view>
 
 #include <sys/types.h>
 
@@ -12,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-namespace buttervolume::replication {
+namespace buttervolume {
 
 /// What a child's stdin, stdout or stderr is connected to.
 enum class Stdio {
@@ -70,4 +71,4 @@ void write_all(int fd, std::string_view data);
 /// The last non-empty line of text, trimmed: the message to quote from a program's stderr.
 std::string last_line(std::string_view text);
 
-} // namespace buttervolume::replication
+} // namespace buttervolume
