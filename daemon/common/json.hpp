@@ -29,6 +29,7 @@ public:
     void string(std::string_view s) { writer_.String(s.data(), size(s)); }
     void boolean(bool b) { writer_.Bool(b); }
     void number(std::uint64_t n) { writer_.Uint64(n); }
+    void real(double d) { writer_.Double(d); }
     void null() { writer_.Null(); }
 
     /// key: "value".
