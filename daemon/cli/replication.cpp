@@ -123,20 +123,13 @@ int send(Context& ctx, const Args& args)
                 w.field("Host", r.host);
                 w.field("Snapshot", r.snapshot);
                 key_optional(w, "Parent", r.parent);
-                w.key("Full");
-                w.boolean(!r.parent && !r.already_there);
-                w.key("AlreadyThere");
-                w.boolean(r.already_there);
-                w.key("Legacy");
-                w.boolean(r.legacy);
-                w.key("Bytes");
-                w.number(r.bytes);
-                w.key("NegotiateSeconds");
-                w.real(r.negotiate_seconds);
-                w.key("Seconds");
-                w.real(r.seconds);
-                w.key("Err");
-                w.string("");
+                w.flag_field("Full", !r.parent && !r.already_there);
+                w.flag_field("AlreadyThere", r.already_there);
+                w.flag_field("Legacy", r.legacy);
+                w.number_field("Bytes", r.bytes);
+                w.real_field("NegotiateSeconds", r.negotiate_seconds);
+                w.real_field("Seconds", r.seconds);
+                w.field("Err", "");
                 w.end_object();
             } else if (r.already_there) {
                 fmt::print("{}: {} is already there, nothing sent\n", printable(r.host), printable(r.snapshot));
@@ -176,12 +169,9 @@ int receive(Context& ctx, const Args& args)
         w.field("Host", r.host);
         key_optional(w, "Snapshot", r.snapshot.empty() ? std::nullopt : std::optional(r.snapshot));
         key_optional(w, "Parent", r.parent);
-        w.key("AlreadyThere");
-        w.boolean(r.already_there);
-        w.key("Bytes");
-        w.number(r.bytes);
-        w.key("Seconds");
-        w.real(r.seconds);
+        w.flag_field("AlreadyThere", r.already_there);
+        w.number_field("Bytes", r.bytes);
+        w.real_field("Seconds", r.seconds);
         w.end_object();
         fmt::print("{}\n", w.take());
     } else if (r.snapshot.empty()) {
@@ -216,8 +206,7 @@ int sync(Context& ctx, const Args& args)
         status = r.ok ? status : 1;
         w.begin_object();
         w.field("Host", r.host);
-        w.key("Ok");
-        w.boolean(r.ok);
+        w.flag_field("Ok", r.ok);
         w.field("Err", r.error);
         w.end_object();
         if (!args.flag("json"))
