@@ -73,16 +73,6 @@ void end_progress()
         fmt::print(stderr, "\r\x1b[K");
 }
 
-void key_optional(common::JsonWriter& w, const char* key, const std::optional<std::string>& v)
-{
-    if (v)
-        w.field(key, *v);
-    else {
-        w.key(key);
-        w.null();
-    }
-}
-
 std::vector<std::string> split_hosts(const std::string& arg)
 {
     std::vector<std::string> out;
@@ -122,7 +112,7 @@ int send(Context& ctx, const Args& args)
                 w.begin_object();
                 w.field("Host", r.host);
                 w.field("Snapshot", r.snapshot);
-                key_optional(w, "Parent", r.parent);
+                w.optional_field("Parent", r.parent.value_or(""));
                 w.flag_field("Full", !r.parent && !r.already_there);
                 w.flag_field("AlreadyThere", r.already_there);
                 w.flag_field("Legacy", r.legacy);
@@ -167,8 +157,8 @@ int receive(Context& ctx, const Args& args)
         common::JsonWriter w;
         w.begin_object();
         w.field("Host", r.host);
-        key_optional(w, "Snapshot", r.snapshot.empty() ? std::nullopt : std::optional(r.snapshot));
-        key_optional(w, "Parent", r.parent);
+        w.optional_field("Snapshot", r.snapshot);
+        w.optional_field("Parent", r.parent.value_or(""));
         w.flag_field("AlreadyThere", r.already_there);
         w.number_field("Bytes", r.bytes);
         w.real_field("Seconds", r.seconds);
