@@ -133,12 +133,18 @@ SshHost::SshHost(std::string alias, KeyMode mode, std::uint64_t fs_size) : alias
     ssh_client().add(alias_, port_, host_key_);
 }
 
-SshHost::~SshHost()
+void SshHost::stop_listening()
 {
     if (sshd_ > 0) {
         ::kill(sshd_, SIGTERM);
         ::waitpid(sshd_, nullptr, 0);
+        sshd_ = -1;
     }
+}
+
+SshHost::~SshHost()
+{
+    stop_listening();
     std::error_code ec;
     fs::remove_all(dir_, ec);
 }

@@ -35,6 +35,8 @@ public:
     std::uint16_t port() const { return port_; }
     /// The sshd's host public key line ("ssh-ed25519 AAAA...").
     const std::string& host_key() const { return host_key_; }
+    /// Stops the sshd listening: new connections are refused, open ones go on.
+    void stop_listening();
 
 private:
     std::string alias_;
