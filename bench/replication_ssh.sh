@@ -5,7 +5,8 @@
 # both ends (client: the whole command; server: the receiving process, timed by
 # /usr/bin/time in the forced command or the remote command line), and the time to learn
 # what the remote holds (parent negotiation: one ssh session up to the listing).
-# Usage (root): bench/replication_ssh.sh BUILD_DIR [ROUNDS]
+# Usage (root): bench/replication_ssh.sh BUILD_DIR [ROUNDS]; SMALL=1 makes the snapshot
+# ~120 MiB instead of ~2 GiB, for the negotiation figures alone.
 set -eu
 build=$(realpath "${1:-build}")
 rounds=${2:-2}
@@ -67,11 +68,12 @@ CFG
 done
 sleep 0.5
 
-echo "generating ~2 GiB..." >&2
+echo "generating the snapshot..." >&2
 "$bin" --root "$A" create data >/dev/null
-python3 - "$A/volumes/data" <<'PY'
+python3 - "$A/volumes/data" "${SMALL:-0}" <<'PY'
 import os, random, sys
 root = sys.argv[1]
+small = sys.argv[2] == "1"
 rnd = random.Random(7)
 def write(path, size):
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -79,11 +81,12 @@ def write(path, size):
         left = size
         while left:
             n = min(left, 1 << 20); f.write(os.urandom(n)); left -= n
-for i in range(2000):
+for i in range(20 if small else 2000):
     write(f"{root}/small/d{i % 40:02d}/f{i:04d}", rnd.randint(1, 64) << 10)
 for i in range(120):
-    write(f"{root}/medium/m{i:03d}", 16 << 20)
-write(f"{root}/large/l0", 128 << 20)
+    write(f"{root}/medium/m{i:03d}", (1 << 20) if small else (16 << 20))
+if not small:
+    write(f"{root}/large/l0", 128 << 20)
 PY
 sync
 s1=$("$bin" --root "$A" snapshot data)
