@@ -44,13 +44,8 @@ std::size_t SnapshotStore::count(std::string_view volume) const
         throw_errno(fmt::format("stat {}", dir.path().native()));
     if (!counts_.valid || st.st_ctim.tv_sec != counts_.ctime.tv_sec || st.st_ctim.tv_nsec != counts_.ctime.tv_nsec) {
         counts_.of.clear();
-        dir.for_each([&](std::string_view entry, unsigned char type) {
-            if (type != DT_DIR && type != DT_UNKNOWN)
-                return;
-            auto sn = parse_snapshot_name(entry);
-            if (sn && btrfs::is_subvolume_at(dir.fd(), std::string(entry).c_str()))
-                ++counts_.of[sn->volume];
-        });
+        for (const SnapshotName& sn : scan(std::nullopt))
+            ++counts_.of[sn.volume];
         counts_.ctime = st.st_ctim;
         // A change within the clock's granularity after the fstat could leave the ctime as it
         // was: a folder changed in the last second is counted again next time (as git does

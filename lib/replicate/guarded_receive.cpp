@@ -14,7 +14,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <memory>
 #include <vector>
 
 namespace buttervolume::replication {
