@@ -43,11 +43,9 @@ Remote remote_from(const Context& ctx, const Args& args, std::string_view host)
         s.port = static_cast<std::uint16_t>(p);
     }
     if (auto v = args.value("ssh-persist")) {
-        unsigned secs = 0;
-        auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), secs);
-        if (ec != std::errc() || end != v->data() + v->size() || secs > 86400)
+        s.control_persist = parse_ssh_persist(*v);
+        if (!s.control_persist)
             throw UsageError(fmt::format("--ssh-persist takes a number of seconds in 0..86400, not '{}'", printable(*v)));
-        s.control_persist = std::chrono::seconds(secs);
     }
     if (auto v = args.value("remote-path"))
         s.remote_path = *v;

@@ -51,6 +51,10 @@ struct BV_EXPORT RemoteSettings {
 /// SSH_PORT or BUTTERVOLUME_SSH_PERSIST.
 BV_EXPORT RemoteSettings resolve_remote_settings(RemoteSettings flags, const PoolPaths& paths);
 
+/// The seconds of --ssh-persist / BUTTERVOLUME_SSH_PERSIST: a whole number in 0..86400, else
+/// nullopt.
+BV_EXPORT std::optional<std::chrono::seconds> parse_ssh_persist(std::string_view text);
+
 /// One remote host: "[user@]host[:port]" or an alias of the ssh config.
 struct BV_EXPORT Remote {
     /// HOST as given.

@@ -14,7 +14,6 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
-#include <cstring>
 
 namespace buttervolume {
 
@@ -121,6 +120,15 @@ std::string Remote::trace_name() const
     return port ? fmt::format("{}:{}", host, *port) : host;
 }
 
+std::optional<std::chrono::seconds> parse_ssh_persist(std::string_view text)
+{
+    unsigned secs = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), secs);
+    if (ec != std::errc() || end != text.data() + text.size() || secs > 86400)
+        return std::nullopt;
+    return std::chrono::seconds(secs);
+}
+
 RemoteSettings resolve_remote_settings(RemoteSettings flags, const PoolPaths& paths)
 {
     if (!flags.ssh_config)
@@ -134,12 +142,10 @@ RemoteSettings resolve_remote_settings(RemoteSettings flags, const PoolPaths& pa
         }
     if (!flags.control_persist)
         if (const char* env = std::getenv("BUTTERVOLUME_SSH_PERSIST"); env && *env) {
-            unsigned secs = 0;
-            auto [end, ec] = std::from_chars(env, env + std::strlen(env), secs);
-            if (ec != std::errc() || *end != '\0' || secs > 86400)
+            flags.control_persist = parse_ssh_persist(env);
+            if (!flags.control_persist)
                 throw InvalidArgument(fmt::format("BUTTERVOLUME_SSH_PERSIST '{}' is not a number of seconds in 0..86400",
                                                   env));
-            flags.control_persist = std::chrono::seconds(secs);
         }
     if (flags.control_persist && flags.control_persist->count() > 0 && !flags.control_dir) {
         flags.control_dir = paths.state / "ssh";
