@@ -68,13 +68,18 @@ def remove_tree(root):
 
 
 def run(argv, timeout=30, stdin_data=None, env=None):
-    """Runs argv; returns (status, stdout, stderr) with status 128+N for a signal, 124 on timeout."""
+    """Runs argv in a process group of its own; returns (status, stdout, stderr) with status
+    128+N for a signal, 124 on timeout (the whole group killed: strace's tracee too)."""
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
     try:
-        p = subprocess.run(argv, input=stdin_data, capture_output=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired as e:
-        return 124, e.stdout or b"", (e.stderr or b"") + b"\n[timed out]"
+        out, err = p.communicate(stdin_data, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        return 124, out, err + b"\n[timed out]"
     status = p.returncode if p.returncode >= 0 else 128 - p.returncode
-    return status, p.stdout, p.stderr
+    return status, out, err
 
 
 class Pool:
