@@ -3,6 +3,7 @@
 #include "cli.hpp"
 
 #include <buttervolume/error.hpp>
+#include <buttervolume/pool.hpp>
 #include <buttervolume/receive.hpp>
 #include <buttervolume/snapshot.hpp>
 #include <buttervolume/send.hpp>
@@ -14,6 +15,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -54,11 +56,9 @@ private:
 };
 
 // A snapshot named on the command line: a path when it has a slash, else a snapshot of the pool.
-std::filesystem::path snapshot_path(const Context& ctx, const std::string& arg)
+bool is_path(const std::string& arg)
 {
-    if (arg.find('/') != std::string::npos)
-        return arg;
-    return ctx.paths.snapshots / arg;
+    return arg.find('/') != std::string::npos;
 }
 
 std::string human_bytes(std::uint64_t n)
@@ -114,23 +114,38 @@ private:
 
 int export_snapshot(Context& ctx, const Args& args)
 {
-    SendOptions opts;
-    if (auto p = args.value("parent"))
-        opts.parent = snapshot_path(ctx, *p);
-    for (const auto& c : args.all("clone-src"))
-        opts.clone_sources.push_back(snapshot_path(ctx, c));
+    PoolSendOptions opts;
+    opts.parent = args.value("parent");
+    opts.clone_sources = args.all("clone-src");
     if (auto v = args.value("proto")) {
         if (*v != "0" && *v != "1" && *v != "2" && *v != "3")
             throw UsageError(fmt::format("--proto takes 0 (highest), 1, 2 or 3, not '{}'", printable(*v)));
         opts.protocol = static_cast<std::uint32_t>(std::stoul(*v));
     }
     opts.compressed = args.flag("compressed-data");
+    const std::string& snapshot = args.positional[0];
+    bool paths = is_path(snapshot);
+    if ((opts.parent && is_path(*opts.parent) != paths) ||
+        std::any_of(opts.clone_sources.begin(), opts.clone_sources.end(), [&](auto& c) { return is_path(c) != paths; }))
+        throw UsageError("give SNAPSHOT, --parent and --clone-src all as snapshot names of the pool, or all as paths");
     StreamFile out(args.value("output"), true);
     if (::isatty(out.fd()) == 1)
         throw UsageError("refusing to write a binary stream to a terminal; use -o FILE or a pipe");
     ProgressLine line("sent");
     opts.progress = line.callback();
-    send_snapshot(snapshot_path(ctx, args.positional[0]), out.fd(), opts);
+    if (!paths) {
+        ctx.pool().send(snapshot, out.fd(), opts);
+        return 0;
+    }
+    // Snapshots outside any pool, by path.
+    SendOptions so;
+    if (opts.parent)
+        so.parent = *opts.parent;
+    so.clone_sources.assign(opts.clone_sources.begin(), opts.clone_sources.end());
+    so.protocol = opts.protocol;
+    so.compressed = opts.compressed;
+    so.progress = opts.progress;
+    send_snapshot(snapshot, out.fd(), so);
     return 0;
 }
 
@@ -143,10 +158,8 @@ extern "C" void on_interrupt(int)
 
 int import_stream(Context& ctx, const Args& args)
 {
-    std::filesystem::path dest = ctx.paths.snapshots;
-    if (auto d = args.value("dest"))
-        dest = *d;
-    else
+    auto dest = args.value("dest");
+    if (!dest)
         ctx.pool(); // creates the layout and checks the root is on btrfs
     StreamFile in(args.value("input"), false);
     if (::isatty(in.fd()) == 1)
@@ -164,15 +177,11 @@ int import_stream(Context& ctx, const Args& args)
     opts.decompress = args.flag("decompress");
     ProgressLine line("received");
     opts.progress = line.callback();
-    auto got = receive_stream(in.fd(), dest, opts);
+    // Into the pool, each snapshot is committed under its volume's lock and counted by the pool.
+    auto got = dest ? receive_stream(in.fd(), *dest, opts) : ctx.pool().receive(in.fd(), opts);
     line.done();
-    for (const auto& r : got) {
-        // Listing the volume's snapshots recounts them, so the plugin's Status shows the new one.
-        if (!args.value("dest"))
-            if (auto sn = parse_snapshot_name(r.name))
-                ctx.pool().snapshots(sn->volume);
+    for (const auto& r : got)
         fmt::print("{}\n", printable(r.name));
-    }
     return 0;
 }
 

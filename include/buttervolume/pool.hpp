@@ -4,9 +4,14 @@
 
 #include <buttervolume/export.hpp>
 #include <buttervolume/options.hpp>
+#include <buttervolume/receive.hpp>
 #include <buttervolume/retention.hpp>
+#include <buttervolume/send.hpp>
 #include <buttervolume/snapshot.hpp>
+#include <buttervolume/stream.hpp>
 #include <buttervolume/volume.hpp>
+
+#include <cstdint>
 
 #include <filesystem>
 #include <memory>
@@ -37,6 +42,20 @@ BV_EXPORT const std::filesystem::path& default_root();
 struct BV_EXPORT RemoveOptions {
     /// Remove even when the volume is mounted.
     bool force = false;
+};
+
+/// Options for Pool::send: snapshots are named as in the pool's snapshots/ folder.
+struct BV_EXPORT PoolSendOptions {
+    /// Incremental against this snapshot of the pool (which the receiver must already have).
+    std::optional<std::string> parent;
+    /// Other snapshots of the pool the receiver has, whose extents may be cloned instead of sent.
+    std::vector<std::string> clone_sources;
+    /// Protocol version: 0 for the highest the kernel supports, or 1, 2, ...
+    std::uint32_t protocol = 0;
+    /// Pass compressed extents through as they are on disk (needs protocol 2 or later).
+    bool compressed = false;
+    /// Progress of the bytes written to the output (called from the draining thread).
+    ProgressCallback progress;
 };
 
 /// A pool of volumes on one btrfs filesystem. Safe to use from several threads and processes:
@@ -93,7 +112,7 @@ public:
     /// How many mounts of name are recorded (0 after a reboot). One small file read.
     std::size_t mount_count(std::string_view name) const;
 
-    // Snapshots (lib/snapshots.cpp). Every change holds the volume's lock.
+    // Snapshots (lib/pool/snapshots.cpp). Every change holds the volume's lock.
 
     /// Takes a read-only snapshot snapshots/<volume>@<UTC timestamp> in constant time. A name
     /// already taken (two snapshots in one microsecond) gets the next free microsecond.
@@ -139,9 +158,26 @@ public:
     /// Throws InvalidArgument for a bad name.
     std::size_t snapshot_count(std::string_view volume) const;
 
-    struct Impl;
+    // Streams (lib/pool/transfer.cpp).
+
+    /// Writes the send stream of snapshot (an entry of snapshots/: "<volume>@<ts>", or the name
+    /// a received snapshot came with) to out_fd: a pipe (ssh), socket or file, not closed.
+    /// Takes no lock: the kernel refuses to delete a snapshot while it is being sent.
+    /// Throws InvalidArgument for a name that is not one entry of snapshots/, and what
+    /// send_snapshot throws.
+    StreamProgress send(std::string_view snapshot, int out_fd, const PoolSendOptions& opts = {}) const;
+
+    /// Receives the send stream read from in_fd (any fd: a pipe from ssh, a file) into
+    /// snapshots/, as receive_stream does (atomic, confined, checked). Each "<volume>@<ts>" is
+    /// renamed into place while that volume's lock is held, and counted in its snapshot count,
+    /// so a purge or restore of the volume at the same time keeps the count right. Returns the
+    /// snapshots received. Throws what receive_stream throws.
+    std::vector<ReceivedSnapshot> receive(int in_fd, const ReceiveOptions& opts = {});
+    /// Same, from a reader.
+    std::vector<ReceivedSnapshot> receive(stream::StreamReader& reader, const ReceiveOptions& opts = {});
 
 private:
+    class Impl;
     std::unique_ptr<Impl> impl_;
 };
 

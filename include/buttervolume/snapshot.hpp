@@ -27,7 +27,8 @@ struct BV_EXPORT Snapshot {
     std::string timestamp;
     /// The instant the name stands for (the timestamp read in `zone`).
     std::chrono::system_clock::time_point time;
-    /// How the timestamp was read (Local only for Python-written names; see read_snapshot_time).
+    /// How the timestamp was read (Local only for Python-written names, whose subvolume was created within minutes of
+    /// the name's local reading).
     TimestampZone zone = TimestampZone::Utc;
     std::filesystem::path path;
     bool read_only = true;
@@ -102,19 +103,5 @@ BV_EXPORT SnapshotName check_snapshot_name(std::string_view name);
 
 /// The timestamp text of t in UTC: "%Y-%m-%dT%H:%M:%S.%f".
 BV_EXPORT std::string format_snapshot_timestamp(std::chrono::system_clock::time_point t);
-
-/// Reads a snapshot timestamp whose calendar fields, taken as UTC, give utc and, taken as the
-/// process's local time, give local. Python-written names are local, ours UTC, and both use the
-/// same text, so the subvolume's creation time decides: Local only when otime falls within
-/// `slack` after the local reading and not after the UTC one; UTC otherwise (also for snapshots
-/// received from elsewhere, whose otime is the time of receipt).
-BV_EXPORT TimestampZone read_snapshot_time(std::chrono::system_clock::time_point utc,
-                                           std::chrono::system_clock::time_point local,
-                                           std::chrono::system_clock::time_point otime,
-                                           std::chrono::seconds slack = std::chrono::seconds(300));
-
-/// The instant the calendar fields of utc (read as UTC) stand for in the process's local time
-/// zone (mktime; the DST ambiguity is resolved as mktime does).
-BV_EXPORT std::chrono::system_clock::time_point local_reading(std::chrono::system_clock::time_point utc);
 
 } // namespace buttervolume

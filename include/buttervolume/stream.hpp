@@ -35,23 +35,10 @@ using ProgressCallback = std::function<void(const StreamProgress&)>;
 
 namespace stream {
 
-/// Command numbers of the send stream (kernel send.h).
-enum class Cmd : std::uint16_t {
-    Unspec = 0, Subvol, Snapshot, Mkfile, Mkdir, Mknod, Mkfifo, Mksock, Symlink, Rename, Link,
-    Unlink, Rmdir, SetXattr, RemoveXattr, Write, Clone, Truncate, Chmod, Chown, Utimes, End,
-    UpdateExtent, Fallocate, Fileattr, EncodedWrite, EnableVerity,
-};
-inline constexpr std::uint16_t max_cmd = 26;
-
-/// Attribute numbers of the send stream (kernel send.h).
-enum class Attr : std::uint16_t {
-    Unspec = 0, Uuid, Ctransid, Ino, Size, Mode, Uid, Gid, Rdev, Ctime, Mtime, Atime, Otime,
-    XattrName, XattrData, Path, PathTo, PathLink, FileOffset, Data, CloneUuid, CloneCtransid,
-    ClonePath, CloneOffset, CloneLen, FallocateMode, Fileattr, UnencodedFileLen, UnencodedLen,
-    UnencodedOffset, Compression, Encryption, VerityAlgorithm, VerityBlockSize, VeritySaltData,
-    VeritySigData,
-};
-inline constexpr std::uint16_t max_attr = 35;
+/// Command and attribute numbers of the send stream (kernel send.h). Their values are the
+/// library's business; a consumer can compare what Command::cmd() returns, not name values.
+enum class Cmd : std::uint16_t;
+enum class Attr : std::uint16_t;
 
 /// The highest protocol version the reader accepts.
 inline constexpr std::uint32_t max_version = 3;
@@ -63,22 +50,18 @@ struct Timespec {
     std::uint32_t nsec = 0;
 };
 
-/// The name of a command ("mkfile") or attribute ("path"); "cmd-N"/"attr-N" when unknown.
-BV_EXPORT std::string command_name(std::uint16_t cmd);
-BV_EXPORT std::string attribute_name(std::uint16_t attr);
-
-/// CRC32C as the send stream uses it: Castagnoli polynomial, seed as given, no final XOR.
-BV_EXPORT std::uint32_t crc32c(std::uint32_t seed, const void* data, std::size_t len);
-
 /// One command of a stream, with its attributes indexed by type. The values are views into
 /// the reader's buffer: valid until the next call to StreamReader::next().
 /// Every typed getter throws StreamError when the attribute is missing or has the wrong size.
 class BV_EXPORT Command {
 public:
+    /// One slot per attribute number the reader knows, and slot 0 (checked in reader.cpp).
+    static constexpr std::size_t attr_slots = 36;
+
     std::uint16_t type() const { return type_; }
     Cmd cmd() const { return static_cast<Cmd>(type_); }
-    /// True for command numbers this reader knows (1..max_cmd).
-    bool known() const { return type_ >= 1 && type_ <= max_cmd; }
+    /// True for command numbers this reader knows.
+    bool known() const;
     /// Payload length (command header excluded).
     std::uint32_t size() const { return size_; }
     /// Offset of the command's header in the stream.
@@ -106,7 +89,7 @@ private:
     std::uint16_t type_ = 0;
     std::uint32_t size_ = 0;
     std::uint64_t offset_ = 0;
-    std::array<Slot, max_attr + 1> attrs_{};
+    std::array<Slot, attr_slots> attrs_{};
 };
 
 /// Reads a send stream from a file descriptor or from memory, checking as it goes: the header,

@@ -2,7 +2,7 @@
 // FS_IOC_GETFLAGS/SETFLAGS for no-COW, and the "btrfs.compression" xattr for compression.
 #include "attributes.hpp"
 
-#include "../sys.hpp"
+#include "base/sys.hpp"
 
 #include <linux/fs.h>
 #include <sys/ioctl.h>

@@ -3,7 +3,7 @@
 // few ioctls instead of one stat per directory entry.
 #include "subvolume.hpp"
 
-#include "../sys.hpp"
+#include "base/sys.hpp"
 
 #include <endian.h>
 #include <fcntl.h>

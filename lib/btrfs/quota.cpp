@@ -2,7 +2,7 @@
 // Qgroups through BTRFS_IOC_QUOTA_CTL / QGROUP_LIMIT, and usage read from sysfs (no tree search).
 #include "quota.hpp"
 
-#include "../sys.hpp"
+#include "base/sys.hpp"
 #include "subvolume.hpp"
 
 #include <fcntl.h>

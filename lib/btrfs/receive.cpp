@@ -3,7 +3,7 @@
 // FICLONERANGE, ENCODED_WRITE, and the inode flag translation for FILEATTR.
 #include "receive.hpp"
 
-#include "../sys.hpp"
+#include "base/sys.hpp"
 
 #include <linux/btrfs.h>
 #include <linux/btrfs_tree.h>

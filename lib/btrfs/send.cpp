@@ -2,7 +2,7 @@
 // BTRFS_IOC_SEND and the kernel facts a sender needs, over the raw ioctls (libbtrfsutil has none).
 #include "send.hpp"
 
-#include "../sys.hpp"
+#include "base/sys.hpp"
 
 #include <linux/btrfs.h>
 #include <sys/ioctl.h>

@@ -2,7 +2,7 @@
 // Subvolume create, snapshot, delete and info, over libbtrfsutil's *_fd calls (API 1.2 names).
 #include "subvolume.hpp"
 
-#include "../sys.hpp"
+#include "base/sys.hpp"
 
 #include <btrfsutil.h>
 #include <fcntl.h>

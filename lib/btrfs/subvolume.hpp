@@ -3,7 +3,7 @@
 // that talks to btrfs. Every call is relative to an open directory; no path strings are rebuilt.
 #pragma once
 
-#include "../unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 #include <array>
 #include <chrono>

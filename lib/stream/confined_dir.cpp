@@ -2,7 +2,7 @@
 // ConfinedDir: openat2-based path resolution for the receiver (btrfs-receive(8) BUGS: escapes).
 #include "confined_dir.hpp"
 
-#include "../sys.hpp"
+#include "../base/sys.hpp"
 
 #include <buttervolume/stream.hpp>
 

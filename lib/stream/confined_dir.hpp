@@ -2,7 +2,7 @@
 // ConfinedDir: resolves the paths of a send stream beneath one directory, never outside it.
 #pragma once
 
-#include "../unique_fd.hpp"
+#include "../base/unique_fd.hpp"
 
 #include <string>
 #include <string_view>

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // CRC32C (Castagnoli) as the send stream uses it: seed 0, no final XOR; SSE4.2 when present.
+#include "protocol.hpp"
+
 #include <buttervolume/stream.hpp>
 
 #include <array>

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // StreamReader: framing, CRC and TLV checks of the btrfs send stream, before anything trusts it.
+#include "protocol.hpp"
+
 #include <buttervolume/stream.hpp>
 
-#include "../sys.hpp"
+#include "../base/sys.hpp"
 
 #include <fmt/format.h>
 
@@ -58,6 +60,7 @@ constexpr const char* attr_names[] = {
 };
 static_assert(std::size(cmd_names) == max_cmd + 1);
 static_assert(std::size(attr_names) == max_attr + 1);
+static_assert(Command::attr_slots == max_attr + 1, "Command's slots are indexed by attribute number");
 
 } // namespace
 
@@ -73,6 +76,11 @@ std::string command_name(std::uint16_t cmd)
 std::string attribute_name(std::uint16_t attr)
 {
     return attr <= max_attr ? attr_names[attr] : fmt::format("attr-{}", attr);
+}
+
+bool Command::known() const
+{
+    return type_ >= 1 && type_ <= max_cmd;
 }
 
 const Command::Slot& Command::slot(Attr a) const

@@ -2,9 +2,11 @@
 // receive_stream: applies a send stream into a hidden subvolume, confined, then commits it.
 #include <buttervolume/receive.hpp>
 
+#include "../base/dir.hpp"
+#include "../base/random.hpp"
+#include "../base/sys.hpp"
 #include "../btrfs/receive.hpp"
 #include "../btrfs/subvolume.hpp"
-#include "../sys.hpp"
 #include "confined_dir.hpp"
 #include "decompress.hpp"
 #include "receiver_ops.hpp"
@@ -20,15 +22,10 @@
 #include <chrono>
 #include <map>
 #include <optional>
-#include <random>
 
-namespace buttervolume {
-
-namespace stream {
+namespace buttervolume::stream {
 
 namespace {
-
-constexpr std::string_view tmp_prefix = ".recv.";
 
 bool is_zero(const Uuid& u)
 {
@@ -36,12 +33,6 @@ bool is_zero(const Uuid& u)
         if (b)
             return false;
     return true;
-}
-
-std::string random_hex()
-{
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    return fmt::format("{:016x}", rng());
 }
 
 // The name a stream gives its subvolume becomes an entry of the destination: one plain,
@@ -57,22 +48,10 @@ void check_subvolume_name(std::string_view name)
                           EPERM);
 }
 
-// A fresh directory stream of fd: a dup() would share (and exhaust) fd's read position.
-DIR* open_listing(int fd)
-{
-    int own = ::openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (own < 0)
-        return nullptr;
-    DIR* d = ::fdopendir(own);
-    if (!d)
-        ::close(own);
-    return d;
-}
-
 } // namespace
 
-Receiver::Receiver(int dest, std::string dest_shown, const ReceiveOptions& opts)
-    : dest_(dest), dest_shown_(std::move(dest_shown)), opts_(opts)
+Receiver::Receiver(int dest, std::string dest_shown, const ReceiveOptions& opts, ReceiveTarget* target)
+    : dest_(dest), dest_shown_(std::move(dest_shown)), opts_(opts), target_(target)
 {
 }
 
@@ -90,43 +69,7 @@ void Receiver::abandon() noexcept
     deferred_.clear();
     dir_.reset();
     root_.reset();
-    try {
-        btrfs::delete_subvolume(dest_, tmp_name_.c_str(), false, tmp_name_);
-    } catch (...) {
-        // Nothing more can be done here; the next receive into this directory retries.
-    }
-}
-
-void remove_stale_receives(int dirfd)
-{
-    DIR* d = open_listing(dirfd);
-    if (!d)
-        return;
-    std::vector<std::string> stale;
-    while (struct dirent* e = ::readdir(d)) {
-        std::string_view n(e->d_name);
-        if (!n.starts_with(tmp_prefix))
-            continue;
-        // ".recv.<pid>.<random>": a receive at work holds a flock on its subvolume's root. The
-        // pid alone cannot tell: a process in another PID namespace (the managed plugin and a
-        // host import) looks dead; the pid check stays for the instant between creating the
-        // subvolume and locking it.
-        auto rest = n.substr(tmp_prefix.size());
-        long pid = std::strtol(std::string(rest.substr(0, rest.find('.'))).c_str(), nullptr, 10);
-        if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)
-            continue;
-        UniqueFd fd(::openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0)
-            stale.emplace_back(n);
-    }
-    ::closedir(d);
-    for (const auto& n : stale) {
-        try {
-            btrfs::delete_subvolume(dirfd, n.c_str(), false, n);
-        } catch (...) {
-            // Left for the next receive or Pool open; this is clean-up, not the caller's operation.
-        }
-    }
+    sub_.reset(); // deleted; if that fails, the next receive into this directory retries
 }
 
 void Receiver::remove_leftovers() const
@@ -139,25 +82,21 @@ const std::map<std::uint64_t, std::string>& Receiver::dest_subvolumes()
     if (scanned_)
         return by_id_;
     scanned_ = true;
-    DIR* d = open_listing(dest_);
-    if (!d)
-        throw_errno(fmt::format("list '{}'", dest_shown_));
-    while (struct dirent* e = ::readdir(d)) {
-        std::string_view n(e->d_name);
-        if (n.starts_with(".") || (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN))
-            continue;
-        if (!btrfs::is_subvolume_at(dest_, e->d_name))
-            continue;
-        int fd = ::openat(dest_, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    for_each_entry(dest_, dest_shown_, [&](std::string_view n, unsigned char type) {
+        if (n.starts_with(".") || (type != DT_DIR && type != DT_UNKNOWN))
+            return;
+        const std::string name(n);
+        if (!btrfs::is_subvolume_at(dest_, name.c_str()))
+            return;
+        int fd = ::openat(dest_, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
-            continue;
+            return;
         UniqueFd f(fd);
         try {
-            by_id_[btrfs::subvolume_id(f.get(), n)] = std::string(n);
+            by_id_[btrfs::subvolume_id(f.get(), n)] = name;
         } catch (const Error&) {
         }
-    }
-    ::closedir(d);
+    });
     return by_id_;
 }
 
@@ -214,21 +153,20 @@ void Receiver::begin(const Command& c, bool snapshot)
     struct stat st;
     if (::fstatat(dest_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
         throw AlreadyExists(fmt::format("cannot receive '{}' into '{}': that name exists", name, dest_shown_));
-    std::string tmp = fmt::format("{}{}.{}", tmp_prefix, ::getpid(), random_hex());
+    std::string tmp = fmt::format("{}{}.{}", receive_tmp_prefix, ::getpid(), random_suffix());
     std::optional<Found> parent;
     if (snapshot) {
         parent = find_subvolume(c.uuid(Attr::CloneUuid), c.u64(Attr::CloneCtransid), "parent");
-        btrfs::create_snapshot(parent->fd.get(), dest_, tmp.c_str(), false, tmp);
+        sub_.emplace(btrfs::NewSubvolume::snapshot_of(parent->fd.get(), dest_, tmp, tmp, false));
     } else {
-        btrfs::create_subvolume(dest_, tmp.c_str(), tmp);
+        sub_.emplace(btrfs::NewSubvolume::create(dest_, tmp, tmp, false));
     }
     active_ = true;
-    tmp_name_ = tmp;
     name_ = name;
     incremental_ = snapshot;
     parent_name_ = parent ? parent->name : std::string();
     parent_uuid_ = parent ? parent->info.uuid : btrfs::Uuid{};
-    root_ = open_dir_at(dest_, tmp.c_str(), tmp);
+    root_ = sub_->open();
     // Held until finish or abandon: tells remove_stale_receives this one is alive.
     ::flock(root_.get(), LOCK_EX | LOCK_NB);
     dir_.emplace(root_.get(), name_);
@@ -252,8 +190,9 @@ void Receiver::finish()
                                      "parent uuid '{}')",
                                      name_, info.read_only, btrfs::uuid_to_string(info.received_uuid),
                                      btrfs::uuid_to_string(info.parent_uuid)));
-    if (::renameat2(dest_, tmp_name_.c_str(), dest_, name_.c_str(), RENAME_NOREPLACE) < 0)
-        throw_errno(fmt::format("cannot receive '{}' into '{}'", name_, dest_shown_));
+    ReceiveTarget plain;
+    (target_ ? *target_ : plain).commit(*sub_, name_, fmt::format("cannot receive '{}' into '{}'", name_, dest_shown_));
+    sub_.reset();
     active_ = false;
     dir_.reset();
     root_.reset();
@@ -309,33 +248,4 @@ std::vector<ReceivedSnapshot> Receiver::run(StreamReader& reader)
     return std::move(done_);
 }
 
-} // namespace stream
-
-namespace {
-
-std::vector<ReceivedSnapshot> receive_into(stream::StreamReader& reader, const std::filesystem::path& dest_dir,
-                                           const ReceiveOptions& opts)
-{
-    UniqueFd dest = open_dir_at(AT_FDCWD, dest_dir.c_str(), dest_dir.native(), false);
-    if (!btrfs::is_btrfs(dest.get()))
-        throw NotBtrfs(fmt::format("cannot receive into '{}': not on btrfs", dest_dir.native()));
-    stream::Receiver r(dest.get(), dest_dir.native(), opts);
-    return r.run(reader);
-}
-
-} // namespace
-
-std::vector<ReceivedSnapshot> receive_stream(int in_fd, const std::filesystem::path& dest_dir,
-                                             const ReceiveOptions& opts)
-{
-    stream::StreamReader reader(in_fd);
-    return receive_into(reader, dest_dir, opts);
-}
-
-std::vector<ReceivedSnapshot> receive_stream(stream::StreamReader& reader, const std::filesystem::path& dest_dir,
-                                             const ReceiveOptions& opts)
-{
-    return receive_into(reader, dest_dir, opts);
-}
-
-} // namespace buttervolume
+} // namespace buttervolume::stream

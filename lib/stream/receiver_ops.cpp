@@ -3,7 +3,7 @@
 #include "receiver_ops.hpp"
 
 #include "../btrfs/receive.hpp"
-#include "../sys.hpp"
+#include "../base/sys.hpp"
 #include "decompress.hpp"
 
 #include <fcntl.h>

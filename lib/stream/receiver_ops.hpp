@@ -4,8 +4,10 @@
 #pragma once
 
 #include "../btrfs/subvolume.hpp"
-#include "../unique_fd.hpp"
+#include "../base/unique_fd.hpp"
 #include "confined_dir.hpp"
+#include "protocol.hpp"
+#include "receive_target.hpp"
 
 #include <buttervolume/receive.hpp>
 
@@ -16,12 +18,10 @@
 
 namespace buttervolume::stream {
 
-/// Deletes the temporary subvolumes (".recv.<pid>.*") that killed receives left in dirfd.
-void remove_stale_receives(int dirfd);
-
 class Receiver {
 public:
-    Receiver(int dest, std::string dest_shown, const ReceiveOptions& opts);
+    /// target commits each complete subvolume (nullptr: renamed into place in dest).
+    Receiver(int dest, std::string dest_shown, const ReceiveOptions& opts, ReceiveTarget* target = nullptr);
     ~Receiver();
     Receiver(const Receiver&) = delete;
     Receiver& operator=(const Receiver&) = delete;
@@ -57,12 +57,13 @@ private:
     int dest_;
     std::string dest_shown_;
     const ReceiveOptions& opts_;
+    ReceiveTarget* target_;
     std::map<std::uint64_t, std::string> by_id_;
     bool scanned_ = false;
 
     // The subvolume being received.
     bool active_ = false;
-    std::string tmp_name_;
+    std::optional<btrfs::NewSubvolume> sub_;
     std::string name_;
     Uuid uuid_{};
     std::uint64_t ctransid_ = 0;

@@ -4,7 +4,7 @@
 
 #include "../btrfs/send.hpp"
 #include "../btrfs/subvolume.hpp"
-#include "../sys.hpp"
+#include "../base/sys.hpp"
 
 #include <fcntl.h>
 #include <pthread.h>

@@ -7,9 +7,9 @@ cd "$(dirname "$0")/../.."
 sh packaging/setup/deps.sh test
 build=${BUILD_DIR:-build}
 if [ -f "$build/build.ninja" ]; then
-    meson setup --reconfigure "$build" --wrap-mode=nodownload >/dev/null
+    meson setup --reconfigure "$build" --wrap-mode=nodownload -Dtest_seams=true >/dev/null
 else
-    meson setup "$build" --wrap-mode=nodownload --werror >/dev/null
+    meson setup "$build" --wrap-mode=nodownload --werror -Dtest_seams=true >/dev/null
 fi
 meson compile -C "$build"
 status=0

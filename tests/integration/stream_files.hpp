@@ -5,6 +5,8 @@
 
 #include "fixture.hpp"
 
+#include "stream/protocol.hpp"
+
 #include <buttervolume/stream.hpp>
 
 #include <fmt/format.h>

@@ -2,6 +2,7 @@
 // The snapshot commands as a user runs them: output, exit statuses, a restore killed at every
 // step, and a pool laid out by the Python project (local-time names, traces, leftovers).
 #include "../catch.hpp"
+#include "seams.hpp"
 #include "fixture.hpp"
 
 #include <buttervolume/pool.hpp>
@@ -81,8 +82,9 @@ TEST_CASE("snapshot-cli: every snapshot command has --help", "[snapshot-cli]")
     CHECK_THAT(run({buttervolume_bin(), "snapshots", "--help"}).out, Catch::Contains("--json"));
 }
 
-TEST_CASE("snapshot-cli: snapshot, list, restore, clone, rm and purge as in the README session", "[snapshot-cli]")
+TEST_CASE("snapshot-cli: snapshot, list, restore, clone, rm and purge as in the README session", "[snapshot-cli][seams]")
 {
+    require_test_seams();
     BtrfsFixture fsx;
     fs::create_directories(fsx.root());
     const fs::path root = fsx.root();
@@ -213,8 +215,9 @@ TEST_CASE("snapshot-cli: restore refused while mounted, allowed with --force", "
     CHECK(read_text(root / "volumes" / "db" / "f") == "old");
 }
 
-TEST_CASE("snapshot-cli: a restore killed at any step never leaves the volume missing", "[snapshot-cli]")
+TEST_CASE("snapshot-cli: a restore killed at any step never leaves the volume missing", "[snapshot-cli][seams]")
 {
+    require_test_seams();
     for (const char* step : {"restore:safety-recorded", "restore:safety-taken", "restore:copy-made", "restore:exchanged"}) {
         DYNAMIC_SECTION(step)
         {

@@ -2,6 +2,7 @@
 // Snapshots through the library on a real btrfs: snapshot, list, remove, restore, clone, purge,
 // and the snapshot count; checked with btrfs-progs and the files themselves.
 #include "../catch.hpp"
+#include "seams.hpp"
 #include "fixture.hpp"
 
 #include <buttervolume/error.hpp>
@@ -98,8 +99,9 @@ TEST_CASE("snapshots: a snapshot is read-only, named <volume>@<UTC time>, and ke
     CHECK_THROWS_AS(pool.snapshot("../volumes/db"), InvalidArgument);
 }
 
-TEST_CASE("snapshots: two snapshots in the same microsecond get distinct, ordered names", "[snapshot]")
+TEST_CASE("snapshots: two snapshots in the same microsecond get distinct, ordered names", "[snapshot][seams]")
 {
+    require_test_seams();
     BtrfsFixture fsx;
     fs::create_directories(fsx.root());
     Pool pool(fsx.root());
@@ -402,8 +404,9 @@ TEST_CASE("snapshots: the snapshot count follows every operation and recovers fr
     CHECK(pool.snapshot_count("db") == 2);
 }
 
-TEST_CASE("snapshots: purge deletes by retention, keeps the newest, and a dry run deletes nothing", "[snapshot]")
+TEST_CASE("snapshots: purge deletes by retention, keeps the newest, and a dry run deletes nothing", "[snapshot][seams]")
 {
+    require_test_seams();
     BtrfsFixture fsx;
     fs::create_directories(fsx.root());
     Pool pool(fsx.root());

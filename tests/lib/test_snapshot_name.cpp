@@ -4,6 +4,8 @@
 #include "../catch.hpp"
 
 #include <buttervolume/error.hpp>
+#include "model/snapshot_time.hpp"
+
 #include <buttervolume/snapshot.hpp>
 
 #include <fmt/format.h>

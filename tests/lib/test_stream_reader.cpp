@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The send stream reader on stored streams made by `btrfs send`, and on damaged copies of them.
+#include "stream/protocol.hpp"
+
 #include <buttervolume/stream.hpp>
 
 #include <catch2/catch.hpp>

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+// SnapshotRecords: the one owner of state/snapshots/<volume> (snapshot count, safety snapshots).
+#pragma once
+
+#include "base/dir.hpp"
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+namespace buttervolume {
+
+/// What state/snapshots/<volume> says.
+struct SnapshotRecord {
+    /// The number of snapshots of the volume; unset when unknown (never counted, or an
+    /// operation on it was interrupted): then the next counter scans.
+    std::optional<std::size_t> count;
+    /// Safety snapshots taken by restores of this volume. A name is recorded before the
+    /// snapshot is made, so a crash can leave a name with no snapshot (harmless), never a safety
+    /// snapshot that looks like an ordinary one.
+    std::set<std::string> safety;
+};
+
+/// The per-volume snapshot records of a pool: the snapshot count (so the plugin's Get need not
+/// scan snapshots/) and the names of restore safety snapshots. Nothing else writes them; every
+/// change goes through a Change, made while the volume's lock is held.
+class SnapshotRecords {
+public:
+    /// Opens state/snapshots below state, creating it.
+    explicit SnapshotRecords(const Dir& state);
+
+    /// The record of volume; empty when there is none. Needs no lock (files are replaced whole).
+    SnapshotRecord read(std::string_view volume) const;
+
+    /// Stores n, the count a scan just found, when the record says otherwise. The caller holds
+    /// the volume's lock. durable=false for filling the cache on a read path (losing that write
+    /// costs one more scan).
+    void store_count(std::string_view volume, std::size_t n, bool durable = true) const;
+
+    /// One change to the snapshots of a volume, under its lock. Opening it marks the count
+    /// unknown, so a crash in the middle costs a rescan, never a wrong count; finish() writes the
+    /// result. Abandoned without finish(), the count stays unknown.
+    class Change {
+    public:
+        Change(const SnapshotRecords& records, std::string_view volume);
+
+        /// One snapshot more.
+        void added() { ++added_; }
+        /// Snapshot name is gone (and no longer a safety snapshot).
+        void removed(const std::string& name);
+        /// Records name as a safety snapshot now, durably, before the snapshot is made.
+        void mark_safety(const std::string& name);
+        /// After a scan: the volume has n snapshots, and present tells which names still exist
+        /// (safety names of snapshots deleted by hand are dropped).
+        void recounted(std::size_t n, const std::function<bool(const std::string&)>& present);
+        /// The record as it stands (safety names included).
+        const SnapshotRecord& record() const { return rec_; }
+        /// Writes the new count (known when it was known before, or recounted).
+        void finish();
+
+    private:
+        const SnapshotRecords& records_;
+        std::string volume_;
+        SnapshotRecord rec_;
+        std::optional<std::size_t> before_;
+        std::size_t added_ = 0;
+        std::size_t removed_ = 0;
+        std::optional<std::size_t> recounted_;
+    };
+
+private:
+    void write(std::string_view volume, const SnapshotRecord& record, bool durable = true) const;
+
+    Dir dir_;
+};
+
+} // namespace buttervolume

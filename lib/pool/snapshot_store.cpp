@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: Apache-2.0
+// Scanning snapshots/, reading snapshots, taking one under a free name, and opening a source.
+#include "pool/snapshot_store.hpp"
+
+#include "base/sys.hpp"
+#include "btrfs/subvolume.hpp"
+#include "model/snapshot_time.hpp"
+#include "pool/test_seams.hpp"
+
+#include <buttervolume/names.hpp>
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <map>
+
+namespace buttervolume {
+
+using Clock = std::chrono::system_clock;
+
+// Anything else in snapshots/ (replication traces, Python leftovers, files) is not ours to touch.
+std::vector<SnapshotName> SnapshotStore::scan(std::optional<std::string_view> volume) const
+{
+    std::vector<SnapshotName> out;
+    const Dir& dir = layout_.snapshots();
+    std::string prefix = volume ? std::string(*volume) + "@" : std::string();
+    dir.for_each([&](std::string_view entry, unsigned char type) {
+        if (!entry.starts_with(prefix) || (type != DT_DIR && type != DT_UNKNOWN))
+            return;
+        auto sn = parse_snapshot_name(entry);
+        if (sn && btrfs::is_subvolume_at(dir.fd(), std::string(entry).c_str()))
+            out.push_back(std::move(*sn));
+    });
+    return out;
+}
+
+std::optional<Snapshot> SnapshotStore::read(const SnapshotName& sn, bool quota_on, const SnapshotRecord& record) const
+{
+    Snapshot s;
+    s.name = sn.str();
+    s.volume = sn.volume;
+    s.timestamp = sn.timestamp;
+    s.path = layout_.snapshots().path(s.name);
+    UniqueFd fd = layout_.snapshots().try_open_dir(s.name);
+    if (!fd || !btrfs::is_subvolume_root(fd.get()))
+        return std::nullopt;
+    auto info = btrfs::subvolume_info(fd.get(), s.path.native());
+    s.read_only = info.read_only;
+    s.uuid = btrfs::uuid_to_string(info.uuid);
+    s.parent_uuid = btrfs::uuid_to_string(info.parent_uuid);
+    s.received_uuid = btrfs::uuid_to_string(info.received_uuid);
+    s.created = info.otime;
+    s.zone = read_snapshot_time(sn.utc, local_reading(sn.utc), info.otime);
+    s.time = s.zone == TimestampZone::Utc ? sn.utc : local_reading(sn.utc);
+    if (quota_on)
+        s.size_used = quota_.referenced(info.id);
+    s.safety = record.safety.count(s.name) != 0;
+    return s;
+}
+
+std::vector<Snapshot> SnapshotStore::read_all(const std::vector<SnapshotName>& names) const
+{
+    std::vector<Snapshot> out;
+    out.reserve(names.size());
+    bool quota_on = quota_.enabled();
+    std::map<std::string, SnapshotRecord, std::less<>> records;
+    for (const auto& sn : names) {
+        auto it = records.find(sn.volume);
+        if (it == records.end())
+            it = records.emplace(sn.volume, records_.read(sn.volume)).first;
+        if (auto s = read(sn, quota_on, it->second))
+            out.push_back(std::move(*s));
+    }
+    std::sort(out.begin(), out.end(), [](const Snapshot& a, const Snapshot& b) {
+        return a.time != b.time ? a.time < b.time : a.name < b.name;
+    });
+    return out;
+}
+
+// A name already taken (two snapshots in one microsecond, or a clock that went back onto an
+// existing name) moves to the next microsecond.
+std::string SnapshotStore::take(int source_fd, std::string_view volume,
+                                const std::function<void(const std::string&)>& before_create) const
+{
+    const Dir& dir = layout_.snapshots();
+    Clock::time_point t = test_now();
+    for (int attempt = 0; attempt < 1000; ++attempt, t += std::chrono::microseconds(1)) {
+        std::string name = fmt::format("{}@{}", volume, format_snapshot_timestamp(t));
+        if (dir.exists(name))
+            continue;
+        if (before_create)
+            before_create(name);
+        btrfs::create_snapshot(source_fd, dir.fd(), name.c_str(), true, dir.path(name).native());
+        return name;
+    }
+    throw AlreadyExists(fmt::format("snapshot of volume '{}': no free name near the current time", volume));
+}
+
+void SnapshotStore::remove(const std::string& name) const
+{
+    const Dir& dir = layout_.snapshots();
+    btrfs::delete_subvolume(dir.fd(), name.c_str(), false, dir.path(name).native());
+}
+
+UniqueFd SnapshotStore::open_source(std::string_view source, std::string_view what) const
+{
+    bool is_snapshot = source.find('@') != std::string_view::npos;
+    // A strict "<volume>@<timestamp>" or volume name, never a path.
+    if (is_snapshot)
+        check_snapshot_name(source);
+    else
+        check_volume_name(source);
+    const Dir& dir = is_snapshot ? layout_.snapshots() : layout_.volumes();
+    UniqueFd fd = dir.try_open_dir(source);
+    if (!fd || !btrfs::is_subvolume_root(fd.get()))
+        throw NotFound(fmt::format("{}: no such {} '{}'", what, is_snapshot ? "snapshot" : "volume", source));
+    return fd;
+}
+
+} // namespace buttervolume

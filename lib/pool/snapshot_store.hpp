@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+// SnapshotStore: the snapshots/ folder of a pool: scanning, reading, taking, and source lookup.
+#pragma once
+
+#include "base/unique_fd.hpp"
+#include "btrfs/quota.hpp"
+#include "pool/layout.hpp"
+#include "pool/snapshot_records.hpp"
+
+#include <buttervolume/snapshot.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace buttervolume {
+
+/// Reads and makes the snapshots of a pool. Callers hold the volume's lock to change them.
+class SnapshotStore {
+public:
+    SnapshotStore(const PoolLayout& layout, const btrfs::Quota& quota, const SnapshotRecords& records)
+        : layout_(layout), quota_(quota), records_(records)
+    {
+    }
+
+    /// Entries of snapshots/ that are snapshots of this layout (of volume, when given), by name.
+    std::vector<SnapshotName> scan(std::optional<std::string_view> volume) const;
+
+    /// Reads one snapshot; nullopt when it vanished meanwhile. record: its volume's record.
+    std::optional<Snapshot> read(const SnapshotName& sn, bool quota_on, const SnapshotRecord& record) const;
+
+    /// Reads and sorts (oldest first; the name breaks ties) the snapshots named in names.
+    std::vector<Snapshot> read_all(const std::vector<SnapshotName>& names) const;
+
+    /// Creates a read-only snapshot of source_fd named "<volume>@<now in UTC>", moving to the
+    /// next free microsecond when the name is taken; before_create runs with the final name just
+    /// before the snapshot is made. Called with the volume's lock held. Returns the name.
+    std::string take(int source_fd, std::string_view volume,
+                     const std::function<void(const std::string&)>& before_create = {}) const;
+
+    /// Deletes snapshot name (a checked "<volume>@<ts>"). Throws NotFound, Error.
+    void remove(const std::string& name) const;
+
+    /// Opens the subvolume a source names: "<volume>@<ts>" in snapshots/, else a volume in
+    /// volumes/ (the `from=` option, clone and restore all look up sources here). Throws
+    /// InvalidArgument for a bad name, NotFound ("<what>: no such snapshot|volume 'x'").
+    UniqueFd open_source(std::string_view source, std::string_view what) const;
+
+private:
+    const PoolLayout& layout_;
+    const btrfs::Quota& quota_;
+    const SnapshotRecords& records_;
+};
+
+} // namespace buttervolume

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+// Reading, listing and building the volumes of volumes/, and removing leftovers of dead creators.
+#include "pool/volume_store.hpp"
+
+#include "base/random.hpp"
+#include "base/sys.hpp"
+#include "btrfs/attributes.hpp"
+#include "btrfs/subvolume.hpp"
+
+#include <buttervolume/names.hpp>
+
+#include <dirent.h>
+
+#include <algorithm>
+
+namespace buttervolume {
+
+namespace {
+// ".tmp.<volume>.<suffix>" -> "<volume>"
+std::string_view owner_of(std::string_view entry, std::string_view prefix)
+{
+    std::string_view rest = entry.substr(prefix.size());
+    auto dot = rest.rfind('.');
+    return dot == std::string_view::npos ? std::string_view{} : rest.substr(0, dot);
+}
+} // namespace
+
+Volume VolumeStore::read(int fd, std::string_view name, bool quota_on) const
+{
+    Volume v;
+    v.name = name;
+    v.path = layout_.volumes().path(name);
+    auto info = btrfs::subvolume_info(fd, v.path.native());
+    v.created = info.otime;
+    v.uuid = btrfs::uuid_to_string(info.uuid);
+    v.subvolume_id = info.id;
+    v.copy_on_write = !btrfs::get_nocow(fd, v.path.native());
+    v.compression = btrfs::get_compression(fd, v.path.native());
+    if (quota_on) {
+        v.size_limit = quota_.limit(info.id);
+        v.size_used = quota_.referenced(info.id);
+    }
+    return v;
+}
+
+Volume VolumeStore::read(std::string_view name) const
+{
+    UniqueFd fd = layout_.volumes().open_dir(name);
+    return read(fd.get(), name);
+}
+
+bool VolumeStore::exists(std::string_view name) const
+{
+    return btrfs::is_subvolume_at(layout_.volumes().fd(), std::string(name).c_str());
+}
+
+std::optional<Volume> VolumeStore::find(std::string_view name) const
+{
+    UniqueFd fd = layout_.volumes().try_open_dir(name);
+    if (!fd || !btrfs::is_subvolume(fd.get()))
+        return std::nullopt;
+    return read(fd.get(), name);
+}
+
+std::vector<std::string> VolumeStore::names() const
+{
+    const Dir& dir = layout_.volumes();
+    // One stat per entry costs ~4 us (40 ms at 10,000 volumes, Docker's List); the root tree's
+    // back references name the same subvolumes in a few ioctls, when we may search it (root).
+    if (auto refs = btrfs::child_subvolume_names(dir.fd(), dir.path().native())) {
+        std::erase_if(*refs, [](const std::string& n) { return !is_valid_volume_name(n); });
+        std::sort(refs->begin(), refs->end());
+        return std::move(*refs);
+    }
+    std::vector<std::string> names;
+    dir.for_each([&](std::string_view entry, unsigned char type) {
+        // Dot entries are our temporaries; Python buttervolume 1.x left a "metadata.db" file here.
+        if (!is_valid_volume_name(entry) || (type != DT_DIR && type != DT_UNKNOWN))
+            return;
+        std::string n(entry);
+        if (btrfs::is_subvolume_at(dir.fd(), n.c_str()))
+            names.push_back(std::move(n));
+    });
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+std::vector<Volume> VolumeStore::list() const
+{
+    std::vector<Volume> out;
+    const Dir& dir = layout_.volumes();
+    const bool quota_on = quota_.enabled();
+    dir.for_each([&](std::string_view entry, unsigned char type) {
+        if (!is_valid_volume_name(entry) || (type != DT_DIR && type != DT_UNKNOWN))
+            return;
+        // A volume removed between the scan and this read is simply not listed.
+        UniqueFd fd = dir.try_open_dir(entry);
+        if (fd && btrfs::is_subvolume_root(fd.get()))
+            out.push_back(read(fd.get(), entry, quota_on));
+    });
+    std::sort(out.begin(), out.end(), [](const Volume& a, const Volume& b) { return a.name < b.name; });
+    return out;
+}
+
+btrfs::NewSubvolume VolumeStore::build(std::string_view name, int source_fd) const
+{
+    const Dir& dir = layout_.volumes();
+    std::string tmp = fmt::format("{}{}.{}", tmp_prefix, name, random_suffix());
+    std::string shown = dir.path(name).native();
+    if (source_fd >= 0)
+        return btrfs::NewSubvolume::snapshot_of(source_fd, dir.fd(), std::move(tmp), std::move(shown));
+    return btrfs::NewSubvolume::create(dir.fd(), std::move(tmp), std::move(shown));
+}
+
+void VolumeStore::remove_leftovers() const
+{
+    const Dir& dir = layout_.volumes();
+    std::vector<std::string> leftovers;
+    dir.for_each([&](std::string_view entry, unsigned char) {
+        if (entry.starts_with(tmp_prefix) || entry.starts_with(trash_prefix))
+            leftovers.emplace_back(entry);
+    });
+    for (const auto& entry : leftovers) {
+        std::string_view prefix = entry.starts_with(tmp_prefix) ? tmp_prefix : trash_prefix;
+        std::string_view owner = owner_of(entry, prefix);
+        if (!is_valid_volume_name(owner))
+            continue; // not ours: never delete what we did not make
+        // A creator still at work holds the volume's lock; only leftovers of dead ones are free.
+        VolumeLock lock = layout_.try_lock(owner);
+        if (!lock.held() || !dir.exists(entry))
+            continue;
+        // A leftover that cannot be deleted now must not stop the daemon or the CLI from
+        // opening the pool: it stays hidden (never listed) and is retried at the next open.
+        try {
+            if (btrfs::is_subvolume_at(dir.fd(), entry.c_str()))
+                btrfs::delete_subvolume(dir.fd(), entry.c_str(), true, dir.path(entry).native());
+        } catch (const Error&) {
+        }
+    }
+}
+
+} // namespace buttervolume

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+// VolumeStore: the volumes/ folder of a pool: reading volumes, listing, building new ones.
+#pragma once
+
+#include "btrfs/new_subvolume.hpp"
+#include "btrfs/quota.hpp"
+#include "pool/layout.hpp"
+
+#include <buttervolume/volume.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace buttervolume {
+
+/// Prefixes of temporary entries in volumes/: never valid volume names (they start with a dot).
+inline constexpr std::string_view tmp_prefix = ".tmp.";
+inline constexpr std::string_view trash_prefix = ".trash.";
+
+/// Reads the volumes of a pool and builds new ones. Callers hold the volume's lock to change one.
+class VolumeStore {
+public:
+    VolumeStore(const PoolLayout& layout, const btrfs::Quota& quota) : layout_(layout), quota_(quota) {}
+
+    /// Reads the volume whose root is fd. quota_on: whether quotas are enabled (asked once per
+    /// listing rather than once per volume).
+    Volume read(int fd, std::string_view name, bool quota_on) const;
+    Volume read(int fd, std::string_view name) const { return read(fd, name, quota_.enabled()); }
+    /// Opens and reads volume name (which must exist).
+    Volume read(std::string_view name) const;
+
+    /// True when volume name is a subvolume in volumes/ (one stat).
+    bool exists(std::string_view name) const;
+    /// The volume called name, or nullopt.
+    std::optional<Volume> find(std::string_view name) const;
+    /// Every volume name, sorted.
+    std::vector<std::string> names() const;
+    /// Every volume, sorted by name.
+    std::vector<Volume> list() const;
+
+    /// Starts volume name as ".tmp.<name>.<random>": empty, or a writable snapshot of source_fd
+    /// (when >= 0). The next Pool open removes it if the process dies before it is committed.
+    btrfs::NewSubvolume build(std::string_view name, int source_fd = -1) const;
+
+    /// Removes leftovers of interrupted creates and removes (".tmp.*", ".trash.*" in volumes/)
+    /// whose owner no longer holds the volume's lock.
+    void remove_leftovers() const;
+
+private:
+    const PoolLayout& layout_;
+    const btrfs::Quota& quota_;
+};
+
+} // namespace buttervolume
