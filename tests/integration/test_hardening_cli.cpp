@@ -213,7 +213,7 @@ TEST_CASE("hardening: an unparseable mount count is reported with its path, neve
     CHECK(fs::is_directory(fsx.root() / "volumes" / "v"));
 }
 
-TEST_CASE("hardening: option names that differ only in case are refused (item 10)", "[.][hardening]")
+TEST_CASE("hardening: option names that differ only in case are refused (item 10)", "[hardening]")
 {
     BtrfsFixture fsx;
     auto r = bv(fsx.root(), {"create", "v", "-o", "size=2G", "-o", "SIZE=1G"});

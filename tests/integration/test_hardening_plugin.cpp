@@ -181,7 +181,7 @@ TEST_CASE("hardening: mount counts near 2^64 do not wrap to 'unmounted' (item 9)
     CHECK(fs::is_directory(s.fsx.root() / "volumes" / "v"));
 }
 
-TEST_CASE("hardening: plugin option names that differ only in case are refused (item 10)", "[.][hardening]")
+TEST_CASE("hardening: plugin option names that differ only in case are refused (item 10)", "[hardening]")
 {
     Setup s;
     PluginDaemon d(s.fsx.root(), s.sock);
