@@ -45,7 +45,7 @@ TEST_CASE("hardening: create that made the volume does not exit 1 when reading i
     CHECK(r.status == (exists ? 0 : 1));
 }
 
-TEST_CASE("hardening: a listing whose directory read fails is an error, not an empty list (N2)", "[.][hardening]")
+TEST_CASE("hardening: a listing whose directory read fails is an error, not an empty list (N2)", "[hardening]")
 {
     BtrfsFixture fsx;
     REQUIRE(bv(fsx.root(), {"create", "v"}).status == 0);
@@ -56,7 +56,7 @@ TEST_CASE("hardening: a listing whose directory read fails is an error, not an e
     CHECK_FALSE(r.err.empty());
 }
 
-TEST_CASE("hardening: purge whose scan fails exits 1 and leaves the count record true (N2)", "[.][hardening]")
+TEST_CASE("hardening: purge whose scan fails exits 1 and leaves the count record true (N2)", "[hardening]")
 {
     BtrfsFixture fsx;
     REQUIRE(bv(fsx.root(), {"create", "v"}).status == 0);
