@@ -56,10 +56,20 @@ bool VolumeStore::exists(std::string_view name) const
 
 std::optional<Volume> VolumeStore::find(std::string_view name) const
 {
-    UniqueFd fd = layout_.volumes().try_open_dir(name);
-    if (!fd || !btrfs::is_subvolume(fd.get()))
-        return std::nullopt;
-    return read(fd.get(), name);
+    // A restore swaps a new subvolume in under the name and deletes the one opened here; a
+    // remove deletes it. Either way the ioctls on the old fd answer ENOENT: open the name once
+    // more (Docker drops a volume's labels when Get fails while the volume still exists).
+    for (int attempt = 0;; ++attempt) {
+        UniqueFd fd = layout_.volumes().try_open_dir(name);
+        if (!fd || !btrfs::is_subvolume(fd.get()))
+            return std::nullopt;
+        try {
+            return read(fd.get(), name);
+        } catch (const NotFound&) {
+            if (attempt > 0)
+                throw;
+        }
+    }
 }
 
 std::vector<std::string> VolumeStore::names() const
@@ -95,8 +105,15 @@ std::vector<Volume> VolumeStore::list() const
             return;
         // A volume removed between the scan and this read is simply not listed.
         UniqueFd fd = dir.try_open_dir(entry);
-        if (fd && btrfs::is_subvolume_root(fd.get()))
+        if (!fd || !btrfs::is_subvolume_root(fd.get()))
+            return;
+        try {
             out.push_back(read(fd.get(), entry, quota_on));
+        } catch (const NotFound&) {
+            // Deleted (or swapped by a restore) between the open and the ioctl.
+            if (auto again = find(entry))
+                out.push_back(std::move(*again));
+        }
     });
     std::sort(out.begin(), out.end(), [](const Volume& a, const Volume& b) { return a.name < b.name; });
     return out;
@@ -126,12 +143,13 @@ void VolumeStore::remove_leftovers() const
         if (!is_valid_volume_name(owner))
             continue; // not ours: never delete what we did not make
         // A creator still at work holds the volume's lock; only leftovers of dead ones are free.
-        VolumeLock lock = layout_.try_lock(owner);
-        if (!lock.held() || !dir.exists(entry))
-            continue;
-        // A leftover that cannot be deleted now must not stop the daemon or the CLI from
-        // opening the pool: it stays hidden (never listed) and is retried at the next open.
+        // A leftover that cannot be deleted now (a read-only pool, too) must not stop the daemon
+        // or the CLI from opening the pool: it stays hidden (never listed) and is retried at the
+        // next open.
         try {
+            VolumeLock lock = layout_.try_lock(owner);
+            if (!lock.held() || !dir.exists(entry))
+                continue;
             if (btrfs::is_subvolume_at(dir.fd(), entry.c_str()))
                 btrfs::delete_subvolume(dir.fd(), entry.c_str(), true, dir.path(entry).native());
         } catch (const Error&) {

@@ -269,7 +269,7 @@ TEST_CASE("hardening: a symlink in volumes/ is 'no such volume' everywhere (also
     CHECK_THAT(s.bv({"snapshot", "link"}).err, Catch::Contains("no such volume"));
 }
 
-TEST_CASE("hardening: Get never fails on a volume that a restore replaces meanwhile (N3)", "[.][hardening]")
+TEST_CASE("hardening: Get never fails on a volume that a restore replaces meanwhile (N3)", "[hardening]")
 {
     Setup s;
     REQUIRE(s.bv({"create", "v"}).status == 0);
