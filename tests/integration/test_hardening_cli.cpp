@@ -202,7 +202,7 @@ TEST_CASE("hardening: on a read-only pool reads work (item 8)", "[.][hardening]"
 }
 
 TEST_CASE("hardening: an unparseable mount count is reported with its path, never taken as unmounted (item 9)",
-          "[.][hardening]")
+          "[hardening]")
 {
     BtrfsFixture fsx;
     CHECK(bv(fsx.root(), {"create", "v"}).status == 0);
@@ -222,7 +222,7 @@ TEST_CASE("hardening: option names that differ only in case are refused (item 10
     CHECK_FALSE(fs::exists(fsx.root() / "volumes" / "v"));
 }
 
-TEST_CASE("hardening: opening the pool removes state files a killed writer left (item 11)", "[.][hardening]")
+TEST_CASE("hardening: opening the pool removes state files a killed writer left (item 11)", "[hardening]")
 {
     BtrfsFixture fsx;
     CHECK(bv(fsx.root(), {"create", "v"}).status == 0);

@@ -163,7 +163,7 @@ TEST_CASE("hardening: Get answers on a read-only pool (item 8)", "[.][hardening]
     CHECK(list.status == 200);
 }
 
-TEST_CASE("hardening: mount counts near 2^64 do not wrap to 'unmounted' (item 9)", "[.][hardening]")
+TEST_CASE("hardening: mount counts near 2^64 do not wrap to 'unmounted' (item 9)", "[hardening]")
 {
     Setup s;
     REQUIRE(s.bv({"create", "v"}).status == 0);
@@ -190,7 +190,7 @@ TEST_CASE("hardening: plugin option names that differ only in case are refused (
     CHECK_FALSE(fs::exists(s.fsx.root() / "volumes" / "v"));
 }
 
-TEST_CASE("hardening: Unmounts of unknown names leave no lock files (item 11)", "[.][hardening]")
+TEST_CASE("hardening: Unmounts of unknown names leave no lock files (item 11)", "[hardening]")
 {
     Setup s;
     REQUIRE(s.bv({"create", "v"}).status == 0);
