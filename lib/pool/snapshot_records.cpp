@@ -45,13 +45,27 @@ void SnapshotRecords::write(std::string_view volume, const SnapshotRecord& recor
     dir_.write_file(volume, text, durable);
 }
 
-void SnapshotRecords::store_count(std::string_view volume, std::size_t n, bool durable) const
+bool SnapshotRecords::remove(std::string_view volume) const noexcept
 {
-    SnapshotRecord rec = read(volume);
-    if (rec.count == n)
-        return;
-    rec.count = n;
-    write(volume, rec, durable);
+    try {
+        dir_.remove_file(volume);
+        return true;
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+void SnapshotRecords::store_count(std::string_view volume, std::size_t n, bool durable) const noexcept
+{
+    // A cache fill on a read path: a full or read-only disk must not fail the read.
+    try {
+        SnapshotRecord rec = read(volume);
+        if (rec.count == n)
+            return;
+        rec.count = n;
+        write(volume, rec, durable);
+    } catch (const Error&) {
+    }
 }
 
 SnapshotRecords::Change::Change(const SnapshotRecords& records, std::string_view volume)
@@ -59,7 +73,14 @@ SnapshotRecords::Change::Change(const SnapshotRecords& records, std::string_view
 {
     if (before_) {
         rec_.count.reset();
-        records_.write(volume_, rec_);
+        try {
+            records_.write(volume_, rec_);
+        } catch (const Error&) {
+            // A full disk refuses the new file; removing the record (no safety names to lose)
+            // marks the count unknown as well, and lets an rm free space on a full pool.
+            if (!rec_.safety.empty() || !records_.remove(volume_))
+                throw;
+        }
     }
 }
 
@@ -81,7 +102,7 @@ void SnapshotRecords::Change::recounted(std::size_t n, const std::function<bool(
     std::erase_if(rec_.safety, [&](const std::string& s) { return !present(s); });
 }
 
-void SnapshotRecords::Change::finish()
+void SnapshotRecords::Change::finish() noexcept
 {
     if (recounted_)
         rec_.count = recounted_;
@@ -89,7 +110,10 @@ void SnapshotRecords::Change::finish()
         rec_.count = *before_ + added_ - std::min(*before_ + added_, removed_);
     else if (removed_ == 0)
         return; // unknown before and after, no safety name dropped: the file already says so
-    records_.write(volume_, rec_);
+    try {
+        records_.write(volume_, rec_);
+    } catch (const Error&) {
+    }
 }
 
 } // namespace buttervolume

@@ -93,7 +93,7 @@ TEST_CASE("hardening: a failed export -o FILE keeps FILE (item 1)", "[.][hardeni
     CHECK_FALSE(fs::exists(fresh));
 }
 
-TEST_CASE("hardening: remove refuses a volume bind-mounted outside the plugin's counts (item 2)", "[.][hardening]")
+TEST_CASE("hardening: remove refuses a volume bind-mounted outside the plugin's counts (item 2)", "[hardening]")
 {
     BtrfsFixture fsx;
     CHECK(bv(fsx.root(), {"create", "v"}).status == 0);
@@ -169,7 +169,7 @@ TEST_CASE("hardening: listing snapshots while they are deleted never fails (item
     CHECK(r.status == 0);
 }
 
-TEST_CASE("hardening: on a full pool reads work and rm's status tells what happened (item 7)", "[.][hardening]")
+TEST_CASE("hardening: on a full pool reads work and rm's status tells what happened (item 7)", "[hardening]")
 {
     BtrfsFixture fsx(256ULL << 20);
     CHECK(bv(fsx.root(), {"create", "v"}).status == 0);
@@ -187,7 +187,7 @@ TEST_CASE("hardening: on a full pool reads work and rm's status tells what happe
     CHECK(rm.status == (gone ? 0 : 1));
 }
 
-TEST_CASE("hardening: on a read-only pool reads work (item 8)", "[.][hardening]")
+TEST_CASE("hardening: on a read-only pool reads work (item 8)", "[hardening]")
 {
     BtrfsFixture fsx;
     CHECK(bv(fsx.root(), {"create", "v"}).status == 0);

@@ -134,7 +134,7 @@ TEST_CASE("hardening: a client that trickles its request does not keep SIGTERM f
     CHECK(seconds_since(start) < 3.0);
 }
 
-TEST_CASE("hardening: Get and Mount answer on a full pool (item 7)", "[.][hardening]")
+TEST_CASE("hardening: Get and Mount answer on a full pool (item 7)", "[hardening]")
 {
     Setup s(256ULL << 20);
     REQUIRE(s.bv({"create", "v"}).status == 0);
@@ -149,7 +149,7 @@ TEST_CASE("hardening: Get and Mount answer on a full pool (item 7)", "[.][harden
     CHECK(path.status == 200);
 }
 
-TEST_CASE("hardening: Get answers on a read-only pool (item 8)", "[.][hardening]")
+TEST_CASE("hardening: Get answers on a read-only pool (item 8)", "[hardening]")
 {
     Setup s;
     REQUIRE(s.bv({"create", "v"}).status == 0);
