@@ -25,7 +25,7 @@ std::string_view owner_of(std::string_view entry, std::string_view prefix)
 }
 } // namespace
 
-Volume VolumeStore::read(int fd, std::string_view name, bool quota_on) const
+Volume VolumeStore::read(int fd, std::string_view name, const btrfs::QuotaState& quota) const
 {
     Volume v;
     v.name = name;
@@ -36,9 +36,12 @@ Volume VolumeStore::read(int fd, std::string_view name, bool quota_on) const
     v.subvolume_id = info.id;
     v.copy_on_write = !btrfs::get_nocow(fd, v.path.native());
     v.compression = btrfs::get_compression(fd, v.path.native());
-    if (quota_on) {
+    if (quota.enabled) {
         v.size_limit = quota_.limit(info.id);
-        v.size_used = quota_.referenced(info.id);
+        // Simple quotas count only extents written after they were enabled (no rescan exists for
+        // them): a volume older than that would show a few KiB however full it is.
+        if (!quota.simple_since || info.otransid >= *quota.simple_since)
+            v.size_used = quota_.referenced(info.id);
     }
     return v;
 }
@@ -99,7 +102,7 @@ std::vector<Volume> VolumeStore::list() const
 {
     std::vector<Volume> out;
     const Dir& dir = layout_.volumes();
-    const bool quota_on = quota_.enabled();
+    const btrfs::QuotaState quota = quota_.state(dir.fd());
     dir.for_each([&](std::string_view entry, unsigned char type) {
         if (!is_valid_volume_name(entry) || (type != DT_DIR && type != DT_UNKNOWN))
             return;
@@ -108,7 +111,7 @@ std::vector<Volume> VolumeStore::list() const
         if (!fd || !btrfs::is_subvolume_root(fd.get()))
             return;
         try {
-            out.push_back(read(fd.get(), entry, quota_on));
+            out.push_back(read(fd.get(), entry, quota));
         } catch (const NotFound&) {
             // Deleted (or swapped by a restore) between the open and the ioctl.
             if (auto again = find(entry))

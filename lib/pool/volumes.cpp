@@ -83,6 +83,10 @@ Volume Pool::create_volume(std::string_view name, const VolumeOptions& opts)
         return have;
     }
 
+    // Quotas on before the subvolume exists: with simple quotas, a subvolume older than their
+    // enabling has its usage shown as unknown.
+    if (opts.size_limit)
+        p.quota.enable(p.layout.volumes().fd());
     btrfs::NewSubvolume tmp = p.volumes.build(name, source ? source.get() : -1);
     Volume made;
     {

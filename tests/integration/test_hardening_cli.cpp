@@ -272,7 +272,7 @@ TEST_CASE("hardening: export --proto accepts exactly the versions its --help lis
 }
 
 TEST_CASE("hardening: USED of a volume filled before quotas were on is its usage or unknown (also seen)",
-          "[.][hardening]")
+          "[hardening]")
 {
     BtrfsFixture fsx;
     CHECK(bv(fsx.root(), {"create", "old"}).status == 0);
