@@ -79,7 +79,10 @@ bool is_subvolume(int fd)
 bool is_subvolume_root(int fd)
 {
     struct stat st;
-    return ::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_ino == subvolume_root_ino;
+    // A failed fstat is no "no": a purge would skip the snapshot and count too few (N2).
+    if (::fstat(fd, &st) < 0)
+        throw_errno("stat");
+    return S_ISDIR(st.st_mode) && st.st_ino == subvolume_root_ino;
 }
 
 bool is_subvolume_at(int dirfd, const char* name)
