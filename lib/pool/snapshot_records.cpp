@@ -23,9 +23,12 @@ SnapshotRecord SnapshotRecords::read(std::string_view volume) const
         std::string_view line = rest.substr(0, nl);
         rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
         if (line.starts_with("count ")) {
+            // Strict: the whole token, in range. Anything else leaves the count unknown, which
+            // is always safe (the next counter scans and rewrites the record).
             std::size_t n = 0;
             auto v = line.substr(6);
-            if (std::from_chars(v.data(), v.data() + v.size(), n).ec == std::errc())
+            auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+            if (ec == std::errc() && end == v.data() + v.size())
                 rec.count = n;
         } else if (line.starts_with("safety ")) {
             rec.safety.emplace(line.substr(7));

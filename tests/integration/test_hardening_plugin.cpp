@@ -297,3 +297,17 @@ TEST_CASE("hardening: Get never fails on a volume that a restore replaces meanwh
     INFO(get.body);
     CHECK(get.status == 200);
 }
+
+TEST_CASE("hardening: a snapshot-count record that does not parse is counted again, not half read (item 9)",
+          "[hardening]")
+{
+    Setup s;
+    REQUIRE(s.bv({"create", "v"}).status == 0);
+    REQUIRE(s.bv({"snapshot", "v"}).status == 0);
+    std::ofstream(s.fsx.root() / "state" / "snapshots" / "v") << "count 7x\n";
+    PluginDaemon d(s.fsx.root(), s.sock);
+    auto get = docker_post(s.sock, "/VolumeDriver.Get", name_json("v"));
+    INFO(get.body);
+    REQUIRE(get.status == 200);
+    CHECK(json_of(get)["Volume"]["Status"]["Snapshots"].GetUint64() == 1);
+}
