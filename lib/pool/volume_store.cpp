@@ -12,10 +12,14 @@
 #include <dirent.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 namespace buttervolume {
 
 namespace {
+constexpr int max_reopen_attempts = 8;
+
 // ".tmp.<volume>.<suffix>" -> "<volume>"
 std::string_view owner_of(std::string_view entry, std::string_view prefix)
 {
@@ -62,16 +66,20 @@ std::optional<Volume> VolumeStore::find(std::string_view name) const
     // A restore swaps a new subvolume in under the name and deletes the one opened here; a
     // remove deletes it. Either way the ioctls on the old fd answer ENOENT: open the name once
     // more (Docker drops a volume's labels when Get fails while the volume still exists).
-    for (int attempt = 0;; ++attempt) {
+    // GET_SUBVOL_INFO also answers ENOENT for a live subvolume while a rename of it (restore's
+    // exchange, remove's move to .trash) has taken its root back reference out and not yet put
+    // it back: so the reopen waits a little, longer each time (1 ms, 2 ms, ... 64 ms at most).
+    for (int attempt = 1;; ++attempt) {
         UniqueFd fd = layout_.volumes().try_open_dir(name);
         if (!fd || !btrfs::is_subvolume(fd.get()))
             return std::nullopt;
         try {
             return read(fd.get(), name);
         } catch (const NotFound&) {
-            if (attempt > 0)
+            if (attempt == max_reopen_attempts)
                 throw;
         }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1 << (attempt - 1)));
     }
 }
 
