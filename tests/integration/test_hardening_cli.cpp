@@ -124,7 +124,7 @@ TEST_CASE("hardening: output that cannot be written is an error, never an abort 
     CHECK(slurp(status) == "1\n"); // a closed pipe: the name printed was lost
 }
 
-TEST_CASE("hardening: an import of concatenated streams with a bad one names all it kept (item 5)", "[.][hardening]")
+TEST_CASE("hardening: an import of concatenated streams with a bad one names all it kept (item 5)", "[hardening]")
 {
     BtrfsFixture fsx;
     fs::path src = fsx.mnt() / "src";
