@@ -79,7 +79,7 @@ void fill(const fs::path& dir)
 
 } // namespace
 
-TEST_CASE("hardening: a failed export -o FILE keeps FILE (item 1)", "[.][hardening]")
+TEST_CASE("hardening: a failed export -o FILE keeps FILE (item 1)", "[hardening]")
 {
     BtrfsFixture fsx;
     fs::path backup = fsx.mnt() / "backup.stream";
@@ -236,7 +236,7 @@ TEST_CASE("hardening: opening the pool removes state files a killed writer left 
     CHECK_FALSE(fs::exists(stale_record));
 }
 
-TEST_CASE("hardening: export -o FILE writes the stream 0600 and --help says so (item 13)", "[.][hardening]")
+TEST_CASE("hardening: export -o FILE writes the stream 0600 and --help says so (item 13)", "[hardening]")
 {
     BtrfsFixture fsx;
     CHECK(bv(fsx.root(), {"create", "v"}).status == 0);
@@ -255,7 +255,7 @@ TEST_CASE("hardening: export -o FILE writes the stream 0600 and --help says so (
     CHECK_THAT(run({buttervolume_bin(), "export", "--help"}).out, Catch::Contains("0600"));
 }
 
-TEST_CASE("hardening: export --proto accepts exactly the versions its --help lists (also seen)", "[.][hardening]")
+TEST_CASE("hardening: export --proto accepts exactly the versions its --help lists (also seen)", "[hardening]")
 {
     auto help = run({buttervolume_bin(), "export", "--help"}).out;
     std::smatch line;
