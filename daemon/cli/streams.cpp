@@ -84,7 +84,7 @@ public:
     {
         std::lock_guard lock(mutex_);
         if (tty_ && shown_)
-            fmt::print(stderr, "\n");
+            common::write_stderr("\n");
         shown_ = false;
     }
     ProgressLine(const ProgressLine&) = delete;
@@ -98,10 +98,10 @@ public:
             std::lock_guard lock(mutex_);
             shown_ = true;
             if (p.commands)
-                fmt::print(stderr, "\r{} {} ({} commands)\x1b[K", verb_, human_bytes(p.bytes), p.commands);
+                common::write_stderr(
+                    fmt::format("\r{} {} ({} commands)\x1b[K", verb_, human_bytes(p.bytes), p.commands));
             else
-                fmt::print(stderr, "\r{} {}\x1b[K", verb_, human_bytes(p.bytes));
-            std::fflush(stderr);
+                common::write_stderr(fmt::format("\r{} {}\x1b[K", verb_, human_bytes(p.bytes)));
         };
     }
 

@@ -108,7 +108,7 @@ TEST_CASE("hardening: remove refuses a volume bind-mounted outside the plugin's 
     CHECK(slurp(fsx.root() / "volumes" / "v" / "data") == "precious\n");
 }
 
-TEST_CASE("hardening: output that cannot be written is an error, never an abort or exit 0 (item 4)", "[.][hardening]")
+TEST_CASE("hardening: output that cannot be written is an error, never an abort or exit 0 (item 4)", "[hardening]")
 {
     BtrfsFixture fsx;
     CHECK(bv(fsx.root(), {"create", "v"}).status == 0);
