@@ -209,7 +209,7 @@ TEST_CASE("hardening: Unmounts of unknown names leave no lock files (item 11)", 
     CHECK_FALSE(fs::exists(locks / "ghost"));
 }
 
-TEST_CASE("hardening: error replies are valid UTF-8 JSON whatever the request held (item 12)", "[.][hardening]")
+TEST_CASE("hardening: error replies are valid UTF-8 JSON whatever the request held (item 12)", "[hardening]")
 {
     Setup s;
     PluginDaemon d(s.fsx.root(), s.sock);
