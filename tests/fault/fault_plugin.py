@@ -18,6 +18,11 @@ SYS_FUTEX = 202  # x86_64
 SYS_RT_SIGTIMEDWAIT = 128
 
 
+# x86_64 syscall numbers of a thread blocked in accept (the server's listening thread).
+SYS_ACCEPT = 43
+SYS_ACCEPT4 = 288
+
+
 def _wait(pred, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -33,7 +38,9 @@ def _workers(daemon):
     found = []
 
     def idle():
-        others = {t: nr for t, nr in daemon.threads().items() if t != daemon.pid and nr != SYS_RT_SIGTIMEDWAIT}
+        # Since the Service, the main thread waits for signals and a thread of its own accepts.
+        others = {t: nr for t, nr in daemon.threads().items()
+                  if t != daemon.pid and nr not in (SYS_RT_SIGTIMEDWAIT, SYS_ACCEPT, SYS_ACCEPT4)}
         found[:] = [t for t, nr in others.items() if nr == SYS_FUTEX]
         return found and len(found) == len(others)
     if not _wait(idle, 5):
