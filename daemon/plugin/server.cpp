@@ -159,13 +159,40 @@ void configure(PluginHttpServer& svr, Pool& pool, ConnectionTable& table)
         enter(ConnectionPhase::Writing);
     };
     svr.Post(".*", serve_request);
-    // httplib reads a POST without Content-Length until the client closes (or the read times
-    // out, then answers 400): a bodiless POST (`curl -X POST`, an empty Activate) is served
-    // here, before any body is read, as the empty body it is.
+    // A POST without Content-Length (or chunked Transfer-Encoding) has no body (RFC 9112 6.3),
+    // but httplib would read one until the client closes, and a client that closes only its
+    // sending side then got no reply. Served here, before httplib reads any body: nothing
+    // after the headers (`curl -X POST`, an empty Activate) is the empty body it is; bytes
+    // after them are a body only if the client then closes its sending side (`nc -N`), which
+    // alone can end it; otherwise the reply says what is missing and the connection closes,
+    // for those bytes are no next request either.
     svr.set_pre_routing_handler([serve_request](const httplib::Request& req, httplib::Response& res) {
         if (req.method != "POST" || req.has_header("Content-Length") || req.has_header("Transfer-Encoding"))
             return httplib::Server::HandlerResponse::Unhandled;
-        serve_request(req, res);
+        if (!current || !current->stream.wait_readable(std::chrono::milliseconds(0))) {
+            serve_request(req, res);
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        httplib::Request with_body = req;
+        auto rest = current->stream.read_to_end(with_body.body, max_body, unframed_body_wait);
+        if (current->table.was_cut(current->connection))
+            return httplib::Server::HandlerResponse::Handled; // no one to answer
+        if (rest == ClientStream::Rest::End) {
+            serve_request(with_body, res);
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        current->close_after = true;
+        res.status = rest == ClientStream::Rest::TooLarge ? 413 : 411;
+        std::string message =
+            rest == ClientStream::Rest::TooLarge
+                ? fmt::format("{} {}: the request body is over {} bytes", req.method, req.path, max_body)
+                : fmt::format("{} {}: the request has a body but no Content-Length header; send Content-Length "
+                              "(or close the sending side after the body)",
+                              req.method, req.path);
+        res.set_content(common::error_json(message), content_type);
+        common::log_line(LogLevel::Warn,
+                         fmt::format("{} volume=- result=error status={} err=\"{}\"", common::printable(req.path),
+                                     res.status, common::printable(message)));
         return httplib::Server::HandlerResponse::Handled;
     });
     // The reply to a request whose connection cannot go on says so.
