@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -62,8 +63,11 @@ ConnectionTable::~ConnectionTable()
 
 void ConnectionTable::start()
 {
-    if (!watchdog_.joinable())
-        watchdog_ = std::thread([this] { watch(); });
+    if (watchdog_.joinable())
+        return;
+    watchdog_ = std::thread([this] { watch(); });
+    // Named, so that a tool tracing the server's threads (tests/fault) can tell it from them.
+    ::pthread_setname_np(watchdog_.native_handle(), "bv-watchdog");
 }
 
 void ConnectionTable::join()
@@ -83,6 +87,8 @@ ConnectionTable::Connection* ConnectionTable::open(int fd)
     Connection& c = open_.emplace_back(Connection{fd});
     c.self = std::prev(open_.end());
     update_deadline_locked(c);
+    if (open_.size() == 1)
+        wake_.notify_all(); // the watchdog sleeps while there is no connection
     return &c;
 }
 
@@ -199,7 +205,10 @@ void ConnectionTable::watch()
 {
     std::unique_lock lock(mutex_);
     while (!quit_) {
-        wake_.wait_for(lock, tick);
+        if (open_.empty())
+            wake_.wait(lock, [this] { return quit_ || !open_.empty(); });
+        else
+            wake_.wait_for(lock, tick);
         std::vector<std::pair<LogLevel, std::string>> lines;
         auto now = Clock::now();
         for (auto& c : open_) {

@@ -39,8 +39,10 @@ def _workers(daemon):
 
     def idle():
         # Since the Service, the main thread waits for signals and a thread of its own accepts.
+        # The server's connection watchdog (bv-watchdog) waits in futex too, and is no worker.
         others = {t: nr for t, nr in daemon.threads().items()
-                  if t != daemon.pid and nr not in (SYS_RT_SIGTIMEDWAIT, SYS_ACCEPT, SYS_ACCEPT4)}
+                  if t != daemon.pid and nr not in (SYS_RT_SIGTIMEDWAIT, SYS_ACCEPT, SYS_ACCEPT4)
+                  and daemon.thread_name(t) != "bv-watchdog"}
         found[:] = [t for t, nr in others.items() if nr == SYS_FUTEX]
         return found and len(found) == len(others)
     if not _wait(idle, 5):

@@ -106,6 +106,13 @@ class Daemon:
         except OSError:
             return ""
 
+    def thread_name(self, tid):
+        try:
+            with open(f"/proc/{self.pid}/task/{tid}/comm") as f:
+                return f.read().strip()
+        except OSError:
+            return None
+
     def threads(self):
         """{tid: number of the syscall it is blocked in, or None}."""
         out = {}
