@@ -23,6 +23,29 @@ NOT_IO = {"close",
 
 ERRORS = ("ENOSPC", "EIO", "EROFS")
 
+# Syscalls that change nothing a later command or the client can see: not the disk, not what was
+# sent. A SIGKILL at the entry of one of them leaves the same state as a SIGKILL at the entry of the
+# next syscall that is not (or at the end), so killing at those entries alone reaches every state a
+# kill can leave. Anything not listed counts as changing state (ioctl, write, rename, mkdir, ...).
+NO_EFFECT = NOT_IO | {
+    "read", "pread64", "readv", "preadv", "newfstatat", "fstat", "stat", "lstat", "statx",
+    "fstatfs", "statfs", "getdents64", "lseek", "fcntl", "flock", "access", "faccessat",
+    "faccessat2", "readlink", "readlinkat", "fgetxattr", "getxattr", "lgetxattr", "flistxattr",
+    "listxattr", "llistxattr", "poll", "ppoll", "select", "pselect6", "recvfrom", "recvmsg",
+    "getsockname", "getpeername", "getsockopt", "getcwd", "uname", "rt_sigtimedwait", "nanosleep",
+    "clock_nanosleep", "dup", "dup2", "dup3",
+}
+OPEN_CALLS = {"open", "openat", "openat2"}
+OPEN_WRITES = ("O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_TMPFILE")
+
+
+def changes_state(point):
+    """Whether the syscall at point may change the disk or what the client is sent (see NO_EFFECT);
+    an open counts when it may create, truncate or write."""
+    if point.name in OPEN_CALLS:
+        return any(flag in point.line for flag in OPEN_WRITES)
+    return point.name not in NO_EFFECT
+
 LINE = re.compile(r"^(?:(\d+)\s+)?([a-z_][a-z_0-9]*)\(")
 
 

@@ -113,7 +113,7 @@ def latency_report(stats, limit):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("bin", metavar="BUTTERVOLUME_BIN")
-    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--seconds", type=float, default=60, help="how long the clients run (default 60; .ci/run: 30)")
     ap.add_argument("--cli", type=int, default=4, help="CLI clients (default 4)")
     ap.add_argument("--plugin", type=int, default=8, help="plugin clients (default 8)")
     ap.add_argument("--volumes", type=int, default=3)
