@@ -44,10 +44,8 @@ std::string describe(ConnectionPhase phase, bool served, Clock::duration in_phas
                            seconds(in_phase));
     case ConnectionPhase::Reading:
         return fmt::format("its request was not complete {:.1f} s after its first byte", seconds(in_phase));
-    case ConnectionPhase::Handling:
-        return "handling its request";
-    case ConnectionPhase::Writing:
-        return fmt::format("its reply was not read within {:.1f} s", seconds(in_phase));
+    case ConnectionPhase::Handling: return "handling its request";
+    case ConnectionPhase::Writing: return fmt::format("its reply was not read within {:.1f} s", seconds(in_phase));
     }
     return "";
 }
@@ -119,18 +117,10 @@ bool ConnectionTable::was_cut(const Connection* c) const
 void ConnectionTable::update_deadline_locked(Connection& c)
 {
     switch (c.phase) {
-    case ConnectionPhase::Waiting:
-        c.deadline = c.since + limits_.idle;
-        break;
-    case ConnectionPhase::Reading:
-        c.deadline = c.since + limits_.request;
-        break;
-    case ConnectionPhase::Handling:
-        c.deadline = Clock::time_point::max();
-        break;
-    case ConnectionPhase::Writing:
-        c.deadline = c.since + limits_.reply;
-        break;
+    case ConnectionPhase::Waiting: c.deadline = c.since + limits_.idle; break;
+    case ConnectionPhase::Reading: c.deadline = c.since + limits_.request; break;
+    case ConnectionPhase::Handling: c.deadline = Clock::time_point::max(); break;
+    case ConnectionPhase::Writing: c.deadline = c.since + limits_.reply; break;
     }
     if (stopping_ && (c.phase == ConnectionPhase::Waiting || c.phase == ConnectionPhase::Reading))
         c.deadline = c.served && c.phase == ConnectionPhase::Waiting

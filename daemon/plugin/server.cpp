@@ -77,8 +77,23 @@ private:
     bool process_and_close_socket(socket_t sock) override
     {
         auto* conn = table_.open(sock);
-        ClientStream stream(sock, to_ms(read_timeout_sec_, read_timeout_usec_), to_ms(write_timeout_sec_, write_timeout_usec_));
+        ClientStream stream(sock, to_ms(read_timeout_sec_, read_timeout_usec_),
+                            to_ms(write_timeout_sec_, write_timeout_usec_));
         Exchange exchange{table_, conn, stream};
+        // Whatever ends this (an exception from a handler included), the table forgets the
+        // connection before its socket is closed: it must never shut down a reused fd.
+        struct Release {
+            ConnectionTable& table;
+            ConnectionTable::Connection* conn;
+            socket_t sock;
+            ~Release()
+            {
+                current = nullptr;
+                table.close(conn);
+                httplib::detail::shutdown_socket(sock);
+                httplib::detail::close_socket(sock);
+            }
+        } release{table_, conn, sock};
         current = &exchange;
         bool ret = false;
         for (std::size_t count = 0; count < keep_alive_max_count_; ++count) {
@@ -96,10 +111,6 @@ private:
             if (!ret || closed || exchange.close_after || table_.was_cut(conn))
                 break;
         }
-        current = nullptr;
-        table_.close(conn);
-        httplib::detail::shutdown_socket(sock);
-        httplib::detail::close_socket(sock);
         return ret;
     }
 
@@ -246,7 +257,10 @@ struct PluginServer::State {
     bool clean = false;
 };
 
-PluginServer::PluginServer(Pool& pool, ServerOptions options) : state_(std::make_unique<State>(pool, std::move(options))) {}
+PluginServer::PluginServer(Pool& pool, ServerOptions options)
+    : state_(std::make_unique<State>(pool, std::move(options)))
+{
+}
 
 PluginServer::~PluginServer()
 {
