@@ -80,8 +80,8 @@ private:
         ClientStream stream(sock, to_ms(read_timeout_sec_, read_timeout_usec_),
                             to_ms(write_timeout_sec_, write_timeout_usec_));
         Exchange exchange{table_, conn, stream};
-        // Whatever ends this (an exception from a handler included), the table forgets the
-        // connection before its socket is closed: it must never shut down a reused fd.
+        // Whatever ends this (an exception included), the table forgets the connection before
+        // its socket is closed: it must never shut down a reused fd.
         struct Release {
             ConnectionTable& table;
             ConnectionTable::Connection* conn;
