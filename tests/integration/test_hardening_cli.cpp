@@ -158,12 +158,12 @@ TEST_CASE("hardening: listing snapshots while they are deleted never fails (item
     // listing holds the first one open, between its open and its GET_SUBVOL_INFO.
     fs::path out = fsx.mnt() / "listing.err";
     std::string script = fmt::format(
-        "strace -f -qq -o /dev/null -e trace=ioctl -e inject=ioctl:delay_enter=500000 \"$0\" --root '{0}' "
-        "snapshots v --json >/dev/null 2>'{1}' & s=$!\n"
+        "env '{3}' strace -f -qq -o /dev/null -e trace=ioctl -e inject=ioctl:delay_enter=500000 \"$0\" "
+        "--root '{0}' snapshots v --json >/dev/null 2>'{1}' & s=$!\n"
         "for i in $(seq 500); do ls -l /proc/*/fd 2>/dev/null | grep -q -- '-> {0}/snapshots/v@' && break; sleep 0.01; done\n"
         "\"$0\" --root '{0}' rm {2} >/dev/null\n"
         "wait $s",
-        fsx.root().native(), out.native(), names);
+        fsx.root().native(), out.native(), names, asan_options_under_ptrace());
     auto r = run({"sh", "-c", script, buttervolume_bin()});
     INFO(slurp(out));
     CHECK(r.status == 0);

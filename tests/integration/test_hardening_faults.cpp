@@ -26,7 +26,7 @@ RunResult bv_faulted(const fs::path& root, const std::string& syscall, std::vect
                      const std::string& when = "1+")
 {
     fs::create_directories(root);
-    args.insert(args.begin(), {"strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=" + syscall, "-e",
+    args.insert(args.begin(), {"env", asan_options_under_ptrace(), "strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=" + syscall, "-e",
                                fmt::format("inject={}:error=EIO:when={}", syscall, when), buttervolume_bin(),
                                "--root", root.native()});
     return run(args);
