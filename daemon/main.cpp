@@ -8,6 +8,9 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <cerrno>
 #include <cstdlib>
 
 namespace cli = buttervolume::cli;
@@ -65,12 +68,8 @@ buttervolume::PoolPaths resolve_paths(const std::optional<std::string>& root_opt
     return paths;
 }
 
-} // namespace
-
-int main(int argc, char** argv)
+int run_cli(int argc, char** argv)
 {
-    // A closed pipe (`buttervolume volumes | head`) must give an error, not kill us mid-write.
-    std::signal(SIGPIPE, SIG_IGN);
     std::vector<std::string> args(argv + 1, argv + argc);
     auto cmds = all_commands();
     std::optional<std::string> root;
@@ -116,14 +115,35 @@ int main(int argc, char** argv)
             cli::Context ctx{resolve_paths(root)};
             return cmd->run(ctx, parsed);
         } catch (const cli::UsageError& e) {
-            fmt::print(stderr, "buttervolume {}: {}\nRun 'buttervolume {} --help' for usage.\n", name, e.what(), name);
+            cli::write_stderr(fmt::format("buttervolume {}: {}\nRun 'buttervolume {} --help' for usage.\n", name,
+                                          e.what(), name));
             return 2;
         }
     } catch (const cli::UsageError& e) {
-        fmt::print(stderr, "buttervolume: {}\nRun 'buttervolume --help' for usage.\n", e.what());
+        cli::write_stderr(fmt::format("buttervolume: {}\nRun 'buttervolume --help' for usage.\n", e.what()));
         return 2;
     } catch (const std::exception& e) {
-        fmt::print(stderr, "buttervolume: {}\n", e.what());
+        // fmt::print throws when stdout fails while a command prints.
+        if (std::ferror(stdout))
+            cli::write_stderr(fmt::format("buttervolume: write to stdout failed: {}\n", e.what()));
+        else
+            cli::write_stderr(fmt::format("buttervolume: {}\n", e.what()));
         return 1;
     }
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    // A closed pipe (`buttervolume volumes | head`) must give an error, not kill us mid-write.
+    std::signal(SIGPIPE, SIG_IGN);
+    int status = run_cli(argc, argv);
+    // What a script reads from stdout (the name `snapshot` printed) is part of the result:
+    // losing it is a failure, whatever the command did.
+    if (!cli::flush_stdout()) {
+        cli::write_stderr(fmt::format("buttervolume: write to stdout failed: {}\n", std::strerror(errno)));
+        return status == 0 ? 1 : status;
+    }
+    return status;
 }

@@ -4,8 +4,9 @@
 // The first byte picks the endpoint: below 0xf0 it indexes endpoints() (so most inputs reach a
 // real decoder), otherwise the endpoint is the text up to the first newline (unknown endpoints,
 // near misses). The rest is the body. Decoding must either give a typed request or throw
-// BadRequest / UnknownEndpoint; every error message and every decoded name must survive the
-// reply encoders as JSON that parses back to the same bytes; options must be refused by the
+// BadRequest / UnknownEndpoint; every error reply must be valid UTF-8 JSON, giving back the
+// message byte for byte when it is UTF-8; every decoded name must survive the reply encoders
+// as JSON that parses back to the same bytes; options must be refused by the
 // library's parser with its own error, never anything else. Needs no root: nothing touches a
 // pool (the calls into a pool are the integration tests' part).
 #include "common/error_json.hpp"
@@ -17,6 +18,7 @@
 #include <buttervolume/options.hpp>
 
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -37,9 +39,27 @@ std::string field(const std::string& text, const char* key)
     return std::string(d[key].GetString(), d[key].GetStringLength());
 }
 
+// Whether rapidjson, validating as Docker's decoder would, takes text as UTF-8.
+bool is_utf8(const char* text)
+{
+    rapidjson::StringStream in(text);
+    rapidjson::GenericStringBuffer<rapidjson::UTF8<>> sink;
+    while (in.Peek() != '\0')
+        if (!rapidjson::UTF8<>::Validate(in, sink))
+            return false;
+    return true;
+}
+
+// The reply is valid UTF-8 whatever the message held (bytes that are not are written as the
+// text \xNN: issue 12 item 12), and a message that is UTF-8 comes back byte for byte.
 void check_error(const char* message)
 {
-    if (field(common::error_json(message), "Err") != message)
+    std::string reply = common::error_json(message);
+    rapidjson::Document d;
+    d.Parse<rapidjson::kParseValidateEncodingFlag>(reply.data(), reply.size());
+    if (d.HasParseError())
+        std::abort();
+    if (is_utf8(message) && field(reply, "Err") != message)
         std::abort();
 }
 

@@ -15,7 +15,9 @@
 
 namespace buttervolume::cli {
 
+using common::flush_stdout;
 using common::printable;
+using common::write_stderr;
 
 /// A usage error: printed with a pointer to --help, exit status 2.
 class UsageError : public std::runtime_error {

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <charconv>
-#include <cstdio>
 #include <mutex>
 
 namespace buttervolume::cli {
@@ -68,15 +67,14 @@ ProgressCallback progress_line(const std::string& verb)
     if (::isatty(2) != 1)
         return {};
     return [verb](const StreamProgress& p) {
-        fmt::print(stderr, "\r{} {}\x1b[K", verb, human_bytes(p.bytes));
-        std::fflush(stderr);
+        write_stderr(fmt::format("\r{} {}\x1b[K", verb, human_bytes(p.bytes)));
     };
 }
 
 void end_progress()
 {
     if (::isatty(2) == 1)
-        fmt::print(stderr, "\r\x1b[K");
+        write_stderr("\r\x1b[K");
 }
 
 std::vector<std::string> split_hosts(const std::string& arg)
@@ -113,7 +111,7 @@ int send(Context& ctx, const Args& args)
             ReplicateResult r = replicate(ctx.pool(), snapshot, remote, opts);
             end_progress();
             for (const auto& n : r.notes)
-                fmt::print(stderr, "buttervolume send: {}\n", n);
+                write_stderr(fmt::format("buttervolume send: {}\n", n));
             if (json) {
                 w.begin_object();
                 w.field("Host", r.host);
@@ -137,7 +135,7 @@ int send(Context& ctx, const Args& args)
         } catch (const Error& e) {
             end_progress();
             status = 1;
-            fmt::print(stderr, "buttervolume send: {}\n", e.what());
+            write_stderr(fmt::format("buttervolume send: {}\n", e.what()));
             if (json) {
                 w.begin_object();
                 w.field("Host", remote.spec);

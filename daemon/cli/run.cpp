@@ -44,8 +44,12 @@ void add_run_command(std::vector<Command>& out)
 {
     out.push_back({"run", "", "serve the Docker volume plugin (driver name 'btrfs')",
                    "Serves the Docker volume plugin protocol on a unix socket until SIGTERM or SIGINT,\n"
-                   "then lets requests in flight finish and removes the socket. Docker finds the\n"
+                   "then answers the requests being handled, closes idle connections (one still\n"
+                   "sending its first request gets 1 s) and removes the socket. Docker finds the\n"
                    "plugin as the volume driver 'btrfs' (docker volume create -d btrfs ...).\n\n"
+                   "A request must arrive whole within 5 s of its first byte and its reply be read\n"
+                   "within 10 s; when every server thread is taken, the connection that has waited\n"
+                   "or read longest is closed to serve a new one.\n\n"
                    "A stale socket file is replaced; the socket is created with mode 0660. Under\n"
                    "systemd socket activation (buttervolume.socket) the passed socket is used\n"
                    "instead and --socket is ignored. One line per request goes to stderr:\n"

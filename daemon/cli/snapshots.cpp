@@ -79,7 +79,7 @@ int restore(Context& ctx, const Args& args)
     RestoreResult r = ctx.pool().restore(args.positional[0], target, opts);
     // stdout carries the safety snapshot, as the Python CLI printed its backup; which snapshot
     // was used goes to stderr for people.
-    fmt::print(stderr, "restored {} into volume {}\n", printable(r.source.name), printable(r.target));
+    write_stderr(fmt::format("restored {} into volume {}\n", printable(r.source.name), printable(r.target)));
     if (r.safety_snapshot)
         fmt::print("{}\n", printable(*r.safety_snapshot));
     return 0;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Commands on send streams: export (send a snapshot), import (receive one), dump-stream.
 #include "cli/command.hpp"
+#include "cli/output_file.hpp"
 
 #include <buttervolume/error.hpp>
 #include <buttervolume/pool.hpp>
@@ -26,17 +27,16 @@ namespace buttervolume::cli {
 
 namespace {
 
-// A file named by -i/-o, or stdin/stdout; closed on scope exit when we opened it.
+// A file named by -i, or stdin; closed on scope exit when we opened it.
 class StreamFile {
 public:
-    StreamFile(const std::optional<std::string>& path, bool output)
+    explicit StreamFile(const std::optional<std::string>& path)
     {
         if (!path || *path == "-") {
-            fd_ = output ? 1 : 0;
+            fd_ = 0;
             return;
         }
-        int flags = output ? (O_WRONLY | O_CREAT | O_TRUNC) : O_RDONLY;
-        fd_ = ::open(path->c_str(), flags | O_CLOEXEC, 0600);
+        fd_ = ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
         if (fd_ < 0)
             throw Error(errno, fmt::format("open '{}': {}", printable(*path), std::strerror(errno)));
         owned_ = true;
@@ -84,7 +84,7 @@ public:
     {
         std::lock_guard lock(mutex_);
         if (tty_ && shown_)
-            fmt::print(stderr, "\n");
+            common::write_stderr("\n");
         shown_ = false;
     }
     ProgressLine(const ProgressLine&) = delete;
@@ -98,10 +98,10 @@ public:
             std::lock_guard lock(mutex_);
             shown_ = true;
             if (p.commands)
-                fmt::print(stderr, "\r{} {} ({} commands)\x1b[K", verb_, human_bytes(p.bytes), p.commands);
+                common::write_stderr(
+                    fmt::format("\r{} {} ({} commands)\x1b[K", verb_, human_bytes(p.bytes), p.commands));
             else
-                fmt::print(stderr, "\r{} {}\x1b[K", verb_, human_bytes(p.bytes));
-            std::fflush(stderr);
+                common::write_stderr(fmt::format("\r{} {}\x1b[K", verb_, human_bytes(p.bytes)));
         };
     }
 
@@ -128,13 +128,14 @@ int export_snapshot(Context& ctx, const Args& args)
     if ((opts.parent && is_path(*opts.parent) != paths) ||
         std::any_of(opts.clone_sources.begin(), opts.clone_sources.end(), [&](auto& c) { return is_path(c) != paths; }))
         throw UsageError("give SNAPSHOT, --parent and --clone-src all as snapshot names of the pool, or all as paths");
-    StreamFile out(args.value("output"), true);
+    OutputFile out(args.value("output"));
     if (::isatty(out.fd()) == 1)
         throw UsageError("refusing to write a binary stream to a terminal; use -o FILE or a pipe");
     ProgressLine line("sent");
     opts.progress = line.callback();
     if (!paths) {
         ctx.pool().send(snapshot, out.fd(), opts);
+        out.commit();
         return 0;
     }
     // Snapshots outside any pool, by path.
@@ -146,6 +147,7 @@ int export_snapshot(Context& ctx, const Args& args)
     so.compressed = opts.compressed;
     so.progress = opts.progress;
     send_snapshot(snapshot, out.fd(), so);
+    out.commit();
     return 0;
 }
 
@@ -161,7 +163,7 @@ int import_stream(Context& ctx, const Args& args)
     auto dest = args.value("dest");
     if (!dest)
         ctx.pool(); // creates the layout and checks the root is on btrfs
-    StreamFile in(args.value("input"), false);
+    StreamFile in(args.value("input"));
     if (::isatty(in.fd()) == 1)
         throw UsageError("refusing to read a binary stream from a terminal; use -i FILE or a pipe");
     // Ctrl-C or a TERM while receiving: stop between commands (a blocked read is interrupted,
@@ -187,7 +189,7 @@ int import_stream(Context& ctx, const Args& args)
 
 int dump(Context&, const Args& args)
 {
-    StreamFile in(args.value("input"), false);
+    StreamFile in(args.value("input"));
     stream::StreamReader reader(in.fd());
     std::string out;
     stream::dump_stream(reader, [&](std::string_view line) {
@@ -212,11 +214,14 @@ void add_stream_commands(std::vector<Command>& out)
                    "Writes the btrfs send stream of the read-only SNAPSHOT (a snapshot name of the\n"
                    "pool, or a path) to stdout or FILE, natively (no btrfs-progs). With --parent,\n"
                    "the stream is incremental: the receiver must have the parent already.\n"
-                   "Progress goes to stderr when it is a terminal.",
+                   "-o FILE writes a new file of mode 0600 (the stream holds all of the volume's\n"
+                   "data) beside FILE, which replaces FILE only once the export succeeded: a\n"
+                   "failed export leaves FILE as it was. Progress goes to stderr when it is a terminal.",
                    {{"parent", 'p', "SNAPSHOT", "send only the differences from this snapshot"},
                     {"clone-src", 'c', "SNAPSHOT", "a snapshot the receiver has, to clone from (repeatable)", true},
-                    {"output", 'o', "FILE", "write to FILE instead of stdout"},
-                    {"proto", 0, "N", "protocol version: 0 for the highest the kernel supports (default), 1, 2"},
+                    {"output", 'o', "FILE", "write to FILE instead of stdout: created 0600, and replaced only when the "
+                                            "export succeeds"},
+                    {"proto", 0, "N", "protocol version: 0 for the highest the kernel supports (default), 1, 2 or 3"},
                     {"compressed-data", 0, "", "send compressed extents as they are (protocol 2)"}},
                    1, 1, export_snapshot});
     out.push_back({"import", "", "receive a btrfs send stream as a snapshot of the pool",

@@ -4,7 +4,11 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 
 namespace buttervolume::common {
 
@@ -18,6 +22,31 @@ std::string printable(std::string_view s)
             out += static_cast<char>(c);
     }
     return out;
+}
+
+void write_stderr(std::string_view text) noexcept
+{
+    while (!text.empty()) {
+        ssize_t n = ::write(2, text.data(), text.size());
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        text.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+bool flush_stdout() noexcept
+{
+    errno = 0;
+    if (std::fflush(stdout) != 0)
+        return false;
+    if (std::ferror(stdout)) {
+        if (errno == 0)
+            errno = EIO;
+        return false;
+    }
+    return true;
 }
 
 void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows)

@@ -11,6 +11,13 @@ namespace buttervolume::common {
 /// Escapes control characters (as \xNN) so that a name cannot forge output or log lines.
 std::string printable(std::string_view s);
 
+/// Writes text to stderr with write(2), ignoring failures: an error message that cannot be
+/// written (stderr on a full disk, a closed pipe) must not abort the process. Never throws.
+void write_stderr(std::string_view text) noexcept;
+
+/// Flushes stdout; false (errno set) when anything written to it was lost.
+bool flush_stdout() noexcept;
+
 /// Prints rows as a table on stdout with a header line; columns are padded to their widest cell.
 void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
 

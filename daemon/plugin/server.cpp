@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// The plugin server: cpp-httplib on the plugin socket, one log line per request, and a stop
-// that lets requests in flight finish.
+// The plugin server: cpp-httplib on the plugin socket, one log line per request, deadlines for
+// slow clients, and a stop that lets requests in flight finish.
 #include "plugin/server.hpp"
 
 #include "common/error_json.hpp"
 #include "common/log.hpp"
 #include "common/terminal.hpp"
+#include "plugin/client_stream.hpp"
+#include "plugin/connections.hpp"
 #include "plugin/handlers.hpp"
 #include "plugin/socket.hpp"
 #include "plugin/task_queue.hpp"
@@ -32,10 +34,33 @@ using common::LogLevel;
 
 constexpr const char* content_type = "application/vnd.docker.plugins.v1+json";
 
+constexpr std::size_t max_threads = 64;
+constexpr std::size_t max_body = 1 << 20;
+// A POST without Content-Length whose body follows: how long to wait for the client to close
+// its sending side, which is all that can end such a body.
+constexpr std::chrono::milliseconds unframed_body_wait{1000};
+
+// The connection a server thread is serving, for the handlers httplib calls on that thread.
+struct Exchange {
+    ConnectionTable& table;
+    ConnectionTable::Connection* connection;
+    ClientStream& stream;
+    bool close_after = false; // the bytes that follow are no request: answer, then close
+};
+thread_local Exchange* current = nullptr;
+
+void enter(ConnectionPhase phase)
+{
+    if (current)
+        current->table.set_phase(current->connection, phase);
+}
+
 // httplib::Server can bind only by itself; svr_sock_ is protected, and handing it a socket
 // we bound (or systemd passed) lets listen_after_bind() serve it unchanged.
 class PluginHttpServer : public httplib::Server {
 public:
+    explicit PluginHttpServer(ConnectionTable& table) : table_(table) {}
+
     void adopt_listening_socket(int fd) { svr_sock_ = fd; }
 
     // Server::stop() shuts the listening socket down, which for a socket systemd passed
@@ -43,9 +68,60 @@ public:
     // connection would be refused instead of starting us again. Forgetting it is enough:
     // with an idle interval the accept loop notices within one interval.
     void stop_keeping_socket() { svr_sock_ = INVALID_SOCKET; }
-};
 
-constexpr std::size_t max_threads = 64;
+private:
+    // httplib's own loop (process_server_socket) with three changes: every connection is in
+    // the ConnectionTable, which cuts it past its phase's deadline or to make room for a new
+    // one; the stream outlives one request (ClientStream); and the wait for a request is one
+    // poll(2) that a cut ends, not httplib's 10 ms polling loop that nothing can end.
+    bool process_and_close_socket(socket_t sock) override
+    {
+        auto* conn = table_.open(sock);
+        ClientStream stream(sock, to_ms(read_timeout_sec_, read_timeout_usec_),
+                            to_ms(write_timeout_sec_, write_timeout_usec_));
+        Exchange exchange{table_, conn, stream};
+        // Whatever ends this (an exception included), the table forgets the connection before
+        // its socket is closed: it must never shut down a reused fd.
+        struct Release {
+            ConnectionTable& table;
+            ConnectionTable::Connection* conn;
+            socket_t sock;
+            ~Release()
+            {
+                current = nullptr;
+                table.close(conn);
+                httplib::detail::shutdown_socket(sock);
+                httplib::detail::close_socket(sock);
+            }
+        } release{table_, conn, sock};
+        current = &exchange;
+        bool ret = false;
+        for (std::size_t count = 0; count < keep_alive_max_count_; ++count) {
+            // A stop ends keep-alive; the first request of a connection accepted before the stop
+            // is still read (within the table's stop grace) and answered.
+            if (count > 0 && (svr_sock_ == INVALID_SOCKET || table_.stopping()))
+                break;
+            if (count > 0)
+                table_.set_phase(conn, ConnectionPhase::Waiting);
+            if (!stream.wait_readable(std::chrono::seconds(keep_alive_timeout_sec_)) || table_.was_cut(conn))
+                break;
+            table_.set_phase(conn, ConnectionPhase::Reading);
+            bool closed = false;
+            ret = process_request(stream, count + 1 == keep_alive_max_count_, closed, nullptr);
+            if (!ret || closed || exchange.close_after || table_.was_cut(conn))
+                break;
+        }
+        return ret;
+    }
+
+    static std::chrono::milliseconds to_ms(time_t sec, time_t usec)
+    {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::seconds(sec) +
+                                                                     std::chrono::microseconds(usec));
+    }
+
+    ConnectionTable& table_;
+};
 
 void log_request(std::string_view endpoint, const Reply& reply, double ms, std::string_view body)
 {
@@ -66,18 +142,23 @@ void log_request(std::string_view endpoint, const Reply& reply, double ms, std::
     common::log_line(common::log_enabled(level) ? level : LogLevel::Debug, line);
 }
 
-void configure(PluginHttpServer& svr, Pool& pool)
+void configure(PluginHttpServer& svr, Pool& pool, ConnectionTable& table)
 {
-    svr.new_task_queue = [] { return new ElasticTaskQueue(max_threads); };
+    svr.new_task_queue = [&table] {
+        return new ElasticTaskQueue(max_threads, [&table](std::size_t waiting) { table.make_room(waiting); });
+    };
     // Keep-alive connections are cheap on a unix socket, but each holds a thread while
-    // idle, and shutdown waits for them: a short idle timeout keeps both small.
+    // idle: a short idle timeout keeps them few (and the table cuts them when a new
+    // connection needs the thread, or at stop).
     svr.set_keep_alive_timeout(2);
     svr.set_keep_alive_max_count(1000);
-    svr.set_payload_max_length(1 << 20);
+    svr.set_payload_max_length(max_body);
     // Every endpoint is a POST of one JSON object; the route table is ours (handle_request),
     // so one catch-all route and no regex per endpoint. Docker sends no Content-Type and a
     // junk Host header: neither is looked at.
     auto serve_request = [&pool](const httplib::Request& req, httplib::Response& res) {
+        // The whole request is in: from here nothing may cut the connection until it is answered.
+        enter(ConnectionPhase::Handling);
         auto start = Clock::now();
         Reply reply = handle_request(pool, req.path, req.body);
         double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -86,27 +167,73 @@ void configure(PluginHttpServer& svr, Pool& pool)
         // Moved, not copied (set_content copies): List's reply can be megabytes.
         res.body = std::move(reply.body);
         res.set_header("Content-Type", content_type);
+        enter(ConnectionPhase::Writing);
     };
     svr.Post(".*", serve_request);
-    // httplib reads a POST without Content-Length until the client closes (or the read times
-    // out, then answers 400): a bodiless POST (`curl -X POST`, an empty Activate) is served
-    // here, before any body is read, as the empty body it is.
+    // A POST without Content-Length (or chunked Transfer-Encoding) has no body (RFC 9112 6.3),
+    // but httplib would read one until the client closes, and a client that closes only its
+    // sending side then got no reply. Served here, before httplib reads any body: nothing
+    // after the headers (`curl -X POST`, an empty Activate) is the empty body it is; bytes
+    // after them are a body only if the client then closes its sending side (`nc -N`), which
+    // alone can end it; otherwise the reply says what is missing and the connection closes,
+    // for those bytes are no next request either.
     svr.set_pre_routing_handler([serve_request](const httplib::Request& req, httplib::Response& res) {
         if (req.method != "POST" || req.has_header("Content-Length") || req.has_header("Transfer-Encoding"))
             return httplib::Server::HandlerResponse::Unhandled;
-        serve_request(req, res);
+        if (!current || !current->stream.wait_readable(std::chrono::milliseconds(0))) {
+            serve_request(req, res);
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        httplib::Request with_body = req;
+        auto rest = current->stream.read_to_end(with_body.body, max_body, unframed_body_wait);
+        if (current->table.was_cut(current->connection))
+            return httplib::Server::HandlerResponse::Handled; // no one to answer
+        if (rest == ClientStream::Rest::End) {
+            serve_request(with_body, res);
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        current->close_after = true;
+        res.status = rest == ClientStream::Rest::TooLarge ? 413 : 411;
+        std::string message =
+            rest == ClientStream::Rest::TooLarge
+                ? fmt::format("{} {}: the request body is over {} bytes", req.method, req.path, max_body)
+                : fmt::format("{} {}: the request has a body but no Content-Length header; send Content-Length "
+                              "(or close the sending side after the body)",
+                              req.method, req.path);
+        res.set_content(common::error_json(message), content_type);
+        common::log_line(LogLevel::Warn,
+                         fmt::format("{} volume=- result=error status={} err=\"{}\"", common::printable(req.path),
+                                     res.status, common::printable(message)));
         return httplib::Server::HandlerResponse::Handled;
+    });
+    // The reply to a request whose connection cannot go on says so.
+    svr.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+        if (current && current->close_after) {
+            res.headers.erase("Keep-Alive");
+            if (!res.has_header("Connection"))
+                res.set_header("Connection", "close");
+        }
     });
     // Whatever httplib answers itself (a GET, malformed HTTP, a body too large) still gets a
     // JSON Err, never an empty or HTML body (buttervolume#13).
     svr.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty())
             return httplib::Server::HandlerResponse::Unhandled;
+        // A request httplib could not take (malformed, too large): where the next one would
+        // begin is unknown, so this reply is the connection's last.
+        if (current)
+            current->close_after = true;
         std::string message =
             res.status == 404
                 ? fmt::format("{} {}: not found (the plugin API is POST /VolumeDriver.*)", req.method, req.path)
                 : fmt::format("HTTP error {} on {} {}", res.status, req.method, req.path);
         res.set_content(common::error_json(message), content_type);
+        // A client that left (or was cut) halfway through its request gets this reply too, but
+        // cannot read it: not a request that failed, and a cut is logged already.
+        if (current && (current->stream.ended() || current->table.was_cut(current->connection))) {
+            common::log_line(LogLevel::Debug, "client connection closed before its request was complete");
+            return httplib::Server::HandlerResponse::Handled;
+        }
         common::log_line(LogLevel::Warn,
                          fmt::format("{} volume=- result=error status={} err=\"{}\"", common::printable(req.path),
                                      res.status, common::printable(message)));
@@ -117,9 +244,11 @@ void configure(PluginHttpServer& svr, Pool& pool)
 } // namespace
 
 struct PluginServer::State {
+    State(Pool& p, ServerOptions o) : pool(p), options(std::move(o)) {}
     Pool& pool;
     ServerOptions options;
-    PluginHttpServer svr;
+    ConnectionTable connections;
+    PluginHttpServer svr{connections};
     std::optional<ListeningSocket> sock;
     bool from_systemd = false;
     std::thread thread;
@@ -128,7 +257,10 @@ struct PluginServer::State {
     bool clean = false;
 };
 
-PluginServer::PluginServer(Pool& pool, ServerOptions options) : state_(new State{pool, std::move(options), {}, {}}) {}
+PluginServer::PluginServer(Pool& pool, ServerOptions options)
+    : state_(std::make_unique<State>(pool, std::move(options)))
+{
+}
 
 PluginServer::~PluginServer()
 {
@@ -145,8 +277,9 @@ void PluginServer::start()
     s.from_systemd = s.sock.has_value();
     if (!s.sock)
         s.sock = bind_socket(s.options.socket);
-    configure(s.svr, s.pool);
+    configure(s.svr, s.pool, s.connections);
     s.svr.adopt_listening_socket(s.sock->fd);
+    s.connections.start();
     if (s.from_systemd)
         s.svr.set_idle_interval(0, 200'000);
     common::log_line(LogLevel::Info, fmt::format("serving pool {} on {}{}", s.pool.paths().root.native(),
@@ -164,6 +297,9 @@ void PluginServer::stop()
     // stop() acts only once the accept loop runs; a stop right at start waits for it.
     while (!s.svr.is_running() && !s.listen_returned)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    // Idle and slow clients are cut (within a grace), not waited for: a client that sends
+    // nothing cannot keep the daemon from stopping.
+    s.connections.stop();
     if (s.from_systemd)
         s.svr.stop_keeping_socket();
     else
@@ -175,6 +311,7 @@ void PluginServer::join()
     State& s = *state_;
     if (s.thread.joinable())
         s.thread.join();
+    s.connections.join();
     if (s.from_systemd)
         ::close(s.sock->fd); // our copy only: systemd keeps listening and starts us on the next connection
     remove_socket_file(*s.sock);

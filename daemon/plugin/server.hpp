@@ -19,8 +19,10 @@ struct ServerOptions {
     std::filesystem::path socket = default_socket_path;
 };
 
-/// Serves the Docker volume plugin protocol for a pool, from start() until stop(); stop lets
-/// the requests in flight finish, and join() removes the socket file it created.
+/// Serves the Docker volume plugin protocol for a pool, from start() until stop(). Slow clients
+/// are held to deadlines (ConnectionTable) and give way when every thread is taken; stop answers
+/// the requests being handled, cuts idle and slow connections, and join() removes the socket
+/// file it created.
 class PluginServer : public ServiceComponent {
 public:
     PluginServer(Pool& pool, ServerOptions options);

@@ -6,12 +6,20 @@ namespace buttervolume::plugin {
 
 void ElasticTaskQueue::enqueue(std::function<void()> fn)
 {
-    std::lock_guard lock(mutex_);
-    jobs_.push_back(std::move(fn));
-    if (jobs_.size() > idle_ && threads_.size() < max_threads_)
-        threads_.emplace_back([this] { work(); });
-    else
-        cond_.notify_one();
+    std::size_t waiting;
+    {
+        std::lock_guard lock(mutex_);
+        jobs_.push_back(std::move(fn));
+        if (jobs_.size() > idle_ && threads_.size() < max_threads_) {
+            // Counted idle from now: the job it is started for is not waiting for a thread.
+            ++idle_;
+            threads_.emplace_back([this] { work(); });
+        } else {
+            cond_.notify_one();
+        }
+        waiting = waiting_locked();
+    }
+    report(waiting);
 }
 
 void ElasticTaskQueue::shutdown()
@@ -30,16 +38,18 @@ void ElasticTaskQueue::work()
 {
     std::unique_lock lock(mutex_);
     for (;;) {
-        ++idle_;
         cond_.wait(lock, [this] { return !jobs_.empty() || stopping_; });
         --idle_;
         if (jobs_.empty())
             return;
         std::function<void()> fn = std::move(jobs_.front());
         jobs_.pop_front();
+        std::size_t waiting = waiting_locked();
         lock.unlock();
+        report(waiting);
         fn();
         lock.lock();
+        ++idle_;
     }
 }
 

@@ -36,7 +36,10 @@ struct BV_EXPORT ReceivedSnapshot {
 ///
 /// Each subvolume is built under a hidden temporary name, marked received
 /// (SET_RECEIVED_SUBVOL), made read-only, checked, and only then renamed to its name: a
-/// failed or cancelled receive leaves nothing behind. An incremental stream's parent is found
+/// failed or cancelled receive leaves nothing of the subvolume it was building (when several
+/// streams come back to back, the ones completed before are kept, and the error names them:
+/// "... (received and kept before the failure: 2 snapshots: 'a@...', 'b@...')"). An
+/// incremental stream's parent is found
 /// by received UUID, then by UUID, among the subvolumes in dest_dir, and its transid must match
 /// the stream's. Clones may only come from the subvolume being received, its parent, or
 /// read-only subvolumes in dest_dir. Every path is resolved beneath the new subvolume without

@@ -25,7 +25,16 @@ void for_each_entry(int dirfd, std::string_view shown, const EntryFn& fn)
         throw_errno(err, fmt::format("list '{}'", shown));
     }
     std::unique_ptr<DIR, int (*)(DIR*)> owner(dir, ::closedir);
-    while (struct dirent* e = ::readdir(dir)) {
+    for (;;) {
+        // readdir returns NULL both at the end and on an error (EIO): only errno tells them
+        // apart, and taking an error for the end would list, purge or count too little.
+        errno = 0;
+        struct dirent* e = ::readdir(dir);
+        if (!e) {
+            if (errno != 0)
+                throw_errno(fmt::format("list '{}'", shown));
+            return;
+        }
         std::string_view name = e->d_name;
         if (name == "." || name == "..")
             continue;

@@ -29,7 +29,9 @@ UniqueFd try_open_dir_at(int dirfd, const char* name, std::string_view shown)
 {
     int fd = ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
-        if (errno == ENOENT)
+        // A symlink (O_NOFOLLOW with O_DIRECTORY: ENOTDIR; ELOOP without) or a file in a folder
+        // of directories is not what the name means here: absent, as for every other lookup.
+        if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
             return {};
         throw_errno(fmt::format("open '{}'", shown));
     }

@@ -26,7 +26,8 @@ UniqueFd open_at(int dirfd, const char* name, int flags, std::string_view shown)
 /// Opens a directory (O_DIRECTORY | O_RDONLY) at dirfd/name; nofollow refuses a symlink.
 UniqueFd open_dir_at(int dirfd, const char* name, std::string_view shown, bool nofollow = true);
 
-/// Like open_dir_at, but returns an empty fd when the entry does not exist.
+/// Like open_dir_at, but returns an empty fd when the entry does not exist or is not a
+/// directory (a symlink, a file).
 UniqueFd try_open_dir_at(int dirfd, const char* name, std::string_view shown);
 
 /// mkdirat that accepts an existing directory.

@@ -5,18 +5,27 @@
 #include "base/sys.hpp"
 #include "subvolume.hpp"
 
+#include <endian.h>
 #include <fcntl.h>
 #include <linux/btrfs.h>
+#include <linux/btrfs_tree.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 // Not in Debian 12's 6.1 kernel headers: simple quotas arrived in kernel 6.7.
 #ifndef BTRFS_QUOTA_CTL_ENABLE_SIMPLE_QUOTA
 #define BTRFS_QUOTA_CTL_ENABLE_SIMPLE_QUOTA 4ULL
 #endif
+
+namespace {
+// BTRFS_QGROUP_STATUS_FLAG_SIMPLE_MODE (kernel 6.7 btrfs_tree.h).
+constexpr std::uint64_t qgroup_status_flag_simple_mode = 1ULL << 3;
+} // namespace
 
 namespace buttervolume::btrfs {
 
@@ -34,6 +43,34 @@ bool Quota::enabled() const
 {
     // The qgroups directory exists in sysfs only while quotas are enabled.
     return ::access(sysfs_.c_str(), F_OK) == 0;
+}
+
+QuotaState Quota::state(int fd) const
+{
+    QuotaState q;
+    q.enabled = enabled();
+    if (!q.enabled)
+        return q;
+    // The quota tree's status item (0, QGROUP_STATUS, 0): version, generation, flags, rescan,
+    // and since kernel 6.7, with simple quotas, the generation they were enabled in.
+    struct btrfs_ioctl_search_args args = {};
+    args.key.tree_id = BTRFS_QUOTA_TREE_OBJECTID;
+    args.key.min_objectid = args.key.max_objectid = 0;
+    args.key.min_type = args.key.max_type = BTRFS_QGROUP_STATUS_KEY;
+    args.key.min_offset = args.key.max_offset = 0;
+    args.key.max_transid = UINT64_MAX;
+    args.key.nr_items = 1;
+    if (::ioctl(fd, BTRFS_IOC_TREE_SEARCH, &args) < 0 || args.key.nr_items < 1)
+        return q; // no CAP_SYS_ADMIN: usage is shown as the kernel counts it
+    struct btrfs_ioctl_search_header hdr;
+    std::memcpy(&hdr, args.buf, sizeof hdr);
+    std::uint64_t item[5] = {};
+    if (hdr.type != BTRFS_QGROUP_STATUS_KEY || hdr.len < 4 * sizeof(std::uint64_t))
+        return q;
+    std::memcpy(item, args.buf + sizeof hdr, std::min<std::size_t>(hdr.len, sizeof item));
+    if ((le64toh(item[2]) & qgroup_status_flag_simple_mode) && hdr.len >= sizeof item)
+        q.simple_since = le64toh(item[4]);
+    return q;
 }
 
 void Quota::enable(int fd) const

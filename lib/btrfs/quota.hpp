@@ -9,6 +9,15 @@
 
 namespace buttervolume::btrfs {
 
+/// What a listing needs to know of quotas, asked once per listing.
+struct QuotaState {
+    /// Quotas (full or simple) are enabled.
+    bool enabled = false;
+    /// With simple quotas: the generation they were enabled in. Data written before it is
+    /// accounted to nobody, so the usage of a subvolume created earlier is unknown.
+    std::optional<std::uint64_t> simple_since;
+};
+
 /// Quota state of one filesystem, found from any fd on it.
 class Quota {
 public:
@@ -17,6 +26,10 @@ public:
 
     /// True when quotas (full or simple) are enabled on the filesystem.
     bool enabled() const;
+
+    /// enabled(), and for simple quotas their enable generation (one tree search of the quota
+    /// tree, from fd on the filesystem; left unset when that needs CAP_SYS_ADMIN we lack).
+    QuotaState state(int fd) const;
 
     /// Enables quotas if they are off: simple quotas when the kernel has them (6.7+), else full.
     void enable(int fd) const;

@@ -79,14 +79,22 @@ bool is_subvolume(int fd)
 bool is_subvolume_root(int fd)
 {
     struct stat st;
-    return ::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_ino == subvolume_root_ino;
+    // A failed fstat is no "no": a purge would skip the snapshot and count too few (N2).
+    if (::fstat(fd, &st) < 0)
+        throw_errno("stat");
+    return S_ISDIR(st.st_mode) && st.st_ino == subvolume_root_ino;
 }
 
 bool is_subvolume_at(int dirfd, const char* name)
 {
     struct stat st;
-    if (::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        return false;
+    if (::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        // Absent is "no"; an I/O error is not an answer (a purge or listing must not go on as
+        // if the snapshot were not there).
+        if (errno == ENOENT || errno == ENOTDIR)
+            return false;
+        throw_errno(fmt::format("stat '{}'", name));
+    }
     // The pool directory is on btrfs (checked when the pool is opened), and below it a
     // directory with inode 256 is a subvolume root.
     return S_ISDIR(st.st_mode) && st.st_ino == subvolume_root_ino;

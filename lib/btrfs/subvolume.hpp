@@ -43,10 +43,12 @@ bool is_btrfs(int fd);
 bool is_subvolume(int fd);
 
 /// True when fd is a directory with the subvolume root inode number, without checking the
-/// filesystem type: for entries below a folder already known to be on btrfs.
+/// filesystem type: for entries below a folder already known to be on btrfs. Throws Error when
+/// fd cannot be looked at.
 bool is_subvolume_root(int fd);
 
-/// Same as is_subvolume, for dirfd/name, without following a symlink.
+/// Same as is_subvolume, for dirfd/name, without following a symlink. False when it does not
+/// exist; throws Error when it cannot be looked at (EIO).
 bool is_subvolume_at(int dirfd, const char* name);
 
 /// The subvolume info of the subvolume fd is the root of. `shown` names it in errors.

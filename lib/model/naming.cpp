@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Volume name rules: Docker's local-driver pattern, checked before any system call.
+#include "base/printable.hpp"
 #include "base/sys.hpp"
 
 #include <buttervolume/names.hpp>
@@ -54,15 +55,7 @@ void check_volume_name(std::string_view name)
 {
     if (auto why = volume_name_problem(name)) {
         // Shown with escapes so a hostile name cannot forge log lines or terminal output.
-        std::string shown;
-        for (unsigned char c : name.substr(0, 64)) {
-            if (c < 0x20 || c >= 0x7f)
-                shown += fmt::format("\\x{:02x}", c);
-            else
-                shown += static_cast<char>(c);
-        }
-        if (name.size() > 64)
-            shown += "...";
+        std::string shown = printable(name);
         throw InvalidArgument(fmt::format("invalid volume name '{}': {}", shown, *why));
     }
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Parsing and printing of volume options and sizes.
+#include "base/printable.hpp"
 #include "base/sys.hpp"
 
 #include <buttervolume/names.hpp>
@@ -27,7 +28,8 @@ bool parse_bool(const std::string& key, const std::string& value)
         return true;
     if (v == "false" || v == "no" || v == "off" || v == "0")
         return false;
-    throw InvalidArgument(fmt::format("invalid value '{}' for option '{}': use true or false", value, key));
+    throw InvalidArgument(fmt::format("invalid value '{}' for option '{}': use true or false", printable(value),
+                                      printable(key)));
 }
 
 constexpr std::string_view valid_keys = "copyonwrite, nocow, compression, size, from";
@@ -51,7 +53,7 @@ std::string_view to_string(Compression c)
 std::uint64_t parse_size(std::string_view text)
 {
     auto fail = [&](std::string_view why) -> std::uint64_t {
-        throw InvalidArgument(fmt::format("invalid size '{}': {}", text, why));
+        throw InvalidArgument(fmt::format("invalid size '{}': {}", printable(text), why));
     };
     if (text.empty())
         return fail("it is empty");
@@ -77,7 +79,7 @@ std::uint64_t parse_size(std::string_view text)
         else if (pos != std::string_view::npos && (rest.empty() || rest == "b" || rest == "ib"))
             shift = 10 * static_cast<int>(pos + 1);
         else
-            return fail(fmt::format("unknown unit '{}' (use K, M, G, T or P)", text.substr(i)));
+            return fail(fmt::format("unknown unit '{}' (use K, M, G, T or P)", printable(text.substr(i))));
     }
     if (shift > 0 && value > (std::numeric_limits<std::uint64_t>::max() >> shift))
         return fail("it is too large");
@@ -107,8 +109,15 @@ VolumeOptions VolumeOptions::parse(const std::map<std::string, std::string>& opt
 {
     VolumeOptions out;
     std::optional<bool> cow;
+    // Names are matched case-insensitively, so "size" and "SIZE" are one option given twice:
+    // taking either silently would set a limit the user did not ask for.
+    std::map<std::string, std::string> seen;
     for (const auto& [key, value] : opts) {
         std::string k = lower(key);
+        std::string canonical = k == "compress" ? "compression" : k;
+        if (auto [it, fresh] = seen.emplace(canonical, key); !fresh)
+            throw InvalidArgument(fmt::format("option '{}' given twice (as '{}' and '{}'; option names ignore case)",
+                                              printable(canonical), printable(it->second), printable(key)));
         if (k == "copyonwrite" || k == "nocow") {
             bool v = parse_bool(key, value);
             bool want_cow = k == "copyonwrite" ? v : !v;
@@ -127,7 +136,7 @@ VolumeOptions VolumeOptions::parse(const std::map<std::string, std::string>& opt
                 out.compression = Compression::None;
             else
                 throw InvalidArgument(fmt::format(
-                    "invalid value '{}' for option 'compression': use zstd, lzo, zlib or none", value));
+                    "invalid value '{}' for option 'compression': use zstd, lzo, zlib or none", printable(value)));
         } else if (k == "size") {
             out.size_limit = parse_size(value);
         } else if (k == "from") {
@@ -135,10 +144,12 @@ VolumeOptions VolumeOptions::parse(const std::map<std::string, std::string>& opt
             check_volume_name(std::string_view(value).substr(0, at));
             if (at != std::string::npos && at + 1 == value.size())
                 throw InvalidArgument(fmt::format("invalid value '{}' for option 'from': "
-                                                  "use <volume> or <volume>@<timestamp>", value));
+                                                  "use <volume> or <volume>@<timestamp>",
+                                                  printable(value)));
             out.from = value;
         } else {
-            throw InvalidArgument(fmt::format("unknown volume option '{}': valid options are {}", key, valid_keys));
+            throw InvalidArgument(fmt::format("unknown volume option '{}': valid options are {}", printable(key),
+                                                          valid_keys));
         }
     }
     if (cow)
@@ -160,10 +171,11 @@ VolumeOptions VolumeOptions::parse_pairs(const std::vector<std::string>& pairs)
     for (const auto& pair : pairs) {
         auto eq = pair.find('=');
         if (eq == std::string::npos || eq == 0)
-            throw InvalidArgument(fmt::format("invalid option '{}': use key=value (valid keys: {})", pair, valid_keys));
+            throw InvalidArgument(fmt::format("invalid option '{}': use key=value (valid keys: {})", printable(pair),
+                                                      valid_keys));
         std::string key = pair.substr(0, eq);
         if (!opts.emplace(key, pair.substr(eq + 1)).second)
-            throw InvalidArgument(fmt::format("option '{}' given twice", key));
+            throw InvalidArgument(fmt::format("option '{}' given twice", printable(key)));
     }
     return parse(opts);
 }

@@ -27,6 +27,13 @@ public:
     VolumeLock lock(std::string_view volume) const { return VolumeLock(locks_.fd(), volume); }
     /// The lock of volume if it is free (check held()).
     VolumeLock try_lock(std::string_view volume) const { return VolumeLock::try_lock(locks_.fd(), volume); }
+    /// The lock of volume if it is free and its file exists; creates nothing (for readers).
+    VolumeLock try_lock_existing(std::string_view volume) const
+    {
+        return VolumeLock::try_lock_existing(locks_.fd(), volume);
+    }
+    /// The state/locks folder (for the clean-up of lock files of names that are no volume).
+    const Dir& locks() const { return locks_; }
 
 private:
     PoolPaths paths_;

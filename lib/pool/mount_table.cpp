@@ -19,6 +19,9 @@
 namespace buttervolume {
 
 namespace {
+// The largest total of mounts a file may hold: far above any real count, far below a wrap.
+constexpr std::size_t max_count = std::size_t(1) << 32;
+
 // File format: first line "boot <boot_id>", then one line "<id> <count>" per mount ID.
 void check_mount_id(std::string_view id)
 {
@@ -43,6 +46,13 @@ std::map<std::string, std::size_t> MountTable::read(std::string_view name) const
     std::string text;
     if (!dir_.read_file(name, text))
         return counts;
+    // Anything this writer would not have written is reported with the file's path: taking a
+    // line we cannot read as "no mount" could let remove delete a volume in use.
+    auto corrupt = [&](std::size_t line_no, std::string_view why) {
+        return Error(EBADMSG, fmt::format("mount counts '{}' are unreadable (line {}: {}); check which containers "
+                                          "use volume '{}', then fix or delete the file",
+                                          dir_.path(name).native(), line_no, why, name));
+    };
     std::string_view rest = text;
     auto next_line = [&rest]() {
         auto nl = rest.find('\n');
@@ -50,17 +60,28 @@ std::map<std::string, std::size_t> MountTable::read(std::string_view name) const
         rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
         return line;
     };
-    if (next_line() != "boot " + boot_id_)
-        return counts;
-    while (!rest.empty()) {
+    std::string_view first = next_line();
+    if (!first.starts_with("boot "))
+        throw corrupt(1, "no 'boot <id>' header");
+    if (first != "boot " + boot_id_)
+        return counts; // written in another boot: no mount survives a reboot
+    std::size_t total = 0;
+    for (std::size_t line_no = 2; !rest.empty(); ++line_no) {
         std::string_view line = next_line();
         auto sp = line.find(' ');
-        if (sp == std::string_view::npos)
-            continue;
+        if (sp == std::string_view::npos || sp == 0)
+            throw corrupt(line_no, "not '<mount id> <count>'");
         std::size_t n = 0;
         auto count = line.substr(sp + 1);
-        if (std::from_chars(count.data(), count.data() + count.size(), n).ec == std::errc() && n > 0)
-            counts[std::string(line.substr(0, sp))] = n;
+        auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
+        if (ec != std::errc() || end != count.data() + count.size() || n == 0)
+            throw corrupt(line_no, fmt::format("count '{}' is not a number from 1 to {}", count, max_count));
+        // No real count comes near this; a sum that could wrap would read as "unmounted".
+        if (n > max_count || total > max_count - n)
+            throw corrupt(line_no, fmt::format("counts add up to more than {}", max_count));
+        total += n;
+        if (!counts.emplace(std::string(line.substr(0, sp)), n).second)
+            throw corrupt(line_no, "the mount id is listed twice");
     }
     return counts;
 }
@@ -93,10 +114,19 @@ std::filesystem::path Pool::mount_volume(std::string_view name, std::string_view
 {
     check_volume_name(name);
     check_mount_id(id);
+    auto no_such_volume = [&] { return NotFound(fmt::format("mount volume '{}': no such volume", name)); };
+    // Checked before the lock too: a lock file is made for volumes only.
+    if (!impl_->volumes.exists(name))
+        throw no_such_volume();
     VolumeLock lock = impl_->layout.lock(name);
     if (!impl_->volumes.exists(name))
-        throw NotFound(fmt::format("mount volume '{}': no such volume", name));
+        throw no_such_volume();
     auto counts = impl_->mounts.read(name);
+    std::size_t total = 0;
+    for (const auto& [other, n] : counts)
+        total += n;
+    if (total >= max_count)
+        throw Busy(fmt::format("mount volume '{}': it already has {} mounts", name, total));
     ++counts[std::string(id)];
     impl_->mounts.write(name, counts);
     return impl_->layout.volumes().path(name);
@@ -106,6 +136,11 @@ bool Pool::unmount_volume(std::string_view name, std::string_view id)
 {
     check_volume_name(name);
     check_mount_id(id);
+    // Docker sends Unmounts for names and IDs we never counted: those are answered from a read
+    // (files are replaced whole), taking no lock, so they leave no lock file behind.
+    auto seen = impl_->mounts.read(name);
+    if (seen.find(std::string(id)) == seen.end())
+        return false;
     VolumeLock lock = impl_->layout.lock(name);
     auto counts = impl_->mounts.read(name);
     auto it = counts.find(std::string(id));

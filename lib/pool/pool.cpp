@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Pool: opening the layout (and removing leftovers of interrupted operations), paths, lookups.
 #include "pool/pool_impl.hpp"
+#include "pool/state_leftovers.hpp"
 
 #include "stream/receive_target.hpp"
 
@@ -26,6 +27,7 @@ Pool::Pool(const PoolPaths& paths) : impl_(std::make_unique<Impl>(paths))
     // A receive killed mid-stream leaves its hidden subvolume in snapshots/.
     stream::remove_stale_receives(impl_->layout.snapshots().fd());
     impl_->volumes.remove_leftovers();
+    remove_state_leftovers(impl_->layout, impl_->volumes);
 }
 
 Pool::Pool(const fs::path& root) : Pool(PoolPaths::under(root)) {}

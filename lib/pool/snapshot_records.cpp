@@ -23,9 +23,12 @@ SnapshotRecord SnapshotRecords::read(std::string_view volume) const
         std::string_view line = rest.substr(0, nl);
         rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
         if (line.starts_with("count ")) {
+            // Strict: the whole token, in range. Anything else leaves the count unknown, which
+            // is always safe (the next counter scans and rewrites the record).
             std::size_t n = 0;
             auto v = line.substr(6);
-            if (std::from_chars(v.data(), v.data() + v.size(), n).ec == std::errc())
+            auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+            if (ec == std::errc() && end == v.data() + v.size())
                 rec.count = n;
         } else if (line.starts_with("safety ")) {
             rec.safety.emplace(line.substr(7));
@@ -45,13 +48,27 @@ void SnapshotRecords::write(std::string_view volume, const SnapshotRecord& recor
     dir_.write_file(volume, text, durable);
 }
 
-void SnapshotRecords::store_count(std::string_view volume, std::size_t n, bool durable) const
+bool SnapshotRecords::remove(std::string_view volume) const noexcept
 {
-    SnapshotRecord rec = read(volume);
-    if (rec.count == n)
-        return;
-    rec.count = n;
-    write(volume, rec, durable);
+    try {
+        dir_.remove_file(volume);
+        return true;
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+void SnapshotRecords::store_count(std::string_view volume, std::size_t n, bool durable) const noexcept
+{
+    // A cache fill on a read path: a full or read-only disk must not fail the read.
+    try {
+        SnapshotRecord rec = read(volume);
+        if (rec.count == n)
+            return;
+        rec.count = n;
+        write(volume, rec, durable);
+    } catch (const Error&) {
+    }
 }
 
 SnapshotRecords::Change::Change(const SnapshotRecords& records, std::string_view volume)
@@ -59,7 +76,14 @@ SnapshotRecords::Change::Change(const SnapshotRecords& records, std::string_view
 {
     if (before_) {
         rec_.count.reset();
-        records_.write(volume_, rec_);
+        try {
+            records_.write(volume_, rec_);
+        } catch (const Error&) {
+            // A full disk refuses the new file; removing the record (no safety names to lose)
+            // marks the count unknown as well, and lets an rm free space on a full pool.
+            if (!rec_.safety.empty() || !records_.remove(volume_))
+                throw;
+        }
     }
 }
 
@@ -89,14 +113,14 @@ std::optional<std::size_t> count_or_unknown(const std::function<std::size_t()>& 
 {
     try {
         return count_now();
-    } catch (const Error&) {
+    } catch (const std::exception&) {
         return std::nullopt;
     }
 }
 
 } // namespace
 
-void SnapshotRecords::Change::finish(const std::function<std::size_t()>& count_now)
+void SnapshotRecords::Change::finish(const std::function<std::size_t()>& count_now) noexcept
 {
     if (recounted_)
         rec_.count = recounted_;
@@ -106,7 +130,10 @@ void SnapshotRecords::Change::finish(const std::function<std::size_t()>& count_n
         rec_.count = count_or_unknown(count_now);
     if (!rec_.count && removed_ == 0)
         return; // unknown before and after, no safety name dropped: the file already says so
-    records_.write(volume_, rec_);
+    try {
+        records_.write(volume_, rec_);
+    } catch (const Error&) {
+    }
 }
 
 } // namespace buttervolume

@@ -37,8 +37,9 @@ public:
 
     /// Stores n, the count a scan just found, when the record says otherwise. The caller holds
     /// the volume's lock. durable=false for filling the cache on a read path (losing that write
-    /// costs one more scan).
-    void store_count(std::string_view volume, std::size_t n, bool durable = true) const;
+    /// costs one more scan). Best effort: a failed write (full or read-only disk) is ignored,
+    /// the count then stays unknown. Never throws.
+    void store_count(std::string_view volume, std::size_t n, bool durable = true) const noexcept;
 
     /// One change to the snapshots of a volume, under its lock. Opening it marks the count
     /// unknown, so a crash in the middle costs a rescan, never a wrong count; finish() writes the
@@ -60,8 +61,11 @@ public:
         const SnapshotRecord& record() const { return rec_; }
         /// Writes the new count: known when it was known before, or recounted, or else what
         /// count_now() says (a count of snapshots/ taken after the change, under the lock), so
-        /// a volume's first change makes its count known and later reads need no scan.
-        void finish(const std::function<std::size_t()>& count_now = {});
+        /// a volume's first change makes its count known and later reads need no scan. Best
+        /// effort: it runs after the snapshots changed, so a failed count or write (a full disk)
+        /// leaves the count unknown, as the constructor marked it, and the next reader counts.
+        /// Never throws.
+        void finish(const std::function<std::size_t()>& count_now = {}) noexcept;
 
     private:
         const SnapshotRecords& records_;
@@ -75,6 +79,8 @@ public:
 
 private:
     void write(std::string_view volume, const SnapshotRecord& record, bool durable = true) const;
+    /// Removes the record of volume (count unknown, no safety names); false when that failed.
+    bool remove(std::string_view volume) const noexcept;
 
     Dir dir_;
 };

@@ -68,7 +68,14 @@ std::optional<Snapshot> SnapshotStore::read(const SnapshotName& sn, bool quota_o
     UniqueFd fd = layout_.snapshots().try_open_dir(s.name);
     if (!fd || !btrfs::is_subvolume_root(fd.get()))
         return std::nullopt;
-    auto info = btrfs::subvolume_info(fd.get(), s.path.native());
+    btrfs::SubvolumeInfo info;
+    try {
+        info = btrfs::subvolume_info(fd.get(), s.path.native());
+    } catch (const NotFound&) {
+        // Deleted (rm, purge) between the open and the ioctl: the kernel answers ENOENT for a
+        // subvolume whose root is gone. A snapshot that no longer exists is not listed.
+        return std::nullopt;
+    }
     s.read_only = info.read_only;
     s.uuid = btrfs::uuid_to_string(info.uuid);
     s.parent_uuid = btrfs::uuid_to_string(info.parent_uuid);

@@ -21,10 +21,21 @@ Snapshot Pool::snapshot(std::string_view volume)
     std::string name = p.snapshots.take(source.get(), volume);
     change.added();
     change.finish([&] { return p.snapshots.count(volume); });
-    auto s = p.snapshots.read(*parse_snapshot_name(name), p.quota.enabled(), change.record());
-    if (!s)
-        throw NotFound(fmt::format("snapshot '{}' vanished right after it was made", name));
-    return *s;
+    SnapshotName sn = *parse_snapshot_name(name);
+    // The snapshot exists now: a failure to read it back must not turn into a failed snapshot.
+    try {
+        if (auto s = p.snapshots.read(sn, p.quota.enabled(), change.record()))
+            return *s;
+    } catch (const Error&) {
+    }
+    Snapshot s;
+    s.name = name;
+    s.volume = sn.volume;
+    s.timestamp = sn.timestamp;
+    s.time = sn.utc;
+    s.path = p.layout.snapshots().path(name);
+    s.read_only = true;
+    return s;
 }
 
 std::vector<Snapshot> Pool::snapshots(std::optional<std::string_view> volume) const
@@ -37,7 +48,7 @@ std::vector<Snapshot> Pool::snapshots(std::optional<std::string_view> volume) co
     // the volume (a held lock means a change is under way and will write its own count).
     std::vector<SnapshotName> names;
     {
-        VolumeLock lock = p.layout.try_lock(*volume);
+        VolumeLock lock = p.layout.try_lock_existing(*volume);
         names = p.snapshots.scan(volume);
         if (lock.held())
             p.records.store_count(*volume, names.size());

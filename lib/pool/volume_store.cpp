@@ -12,10 +12,14 @@
 #include <dirent.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 namespace buttervolume {
 
 namespace {
+constexpr int max_reopen_attempts = 8;
+
 // ".tmp.<volume>.<suffix>" -> "<volume>"
 std::string_view owner_of(std::string_view entry, std::string_view prefix)
 {
@@ -25,7 +29,7 @@ std::string_view owner_of(std::string_view entry, std::string_view prefix)
 }
 } // namespace
 
-Volume VolumeStore::read(int fd, std::string_view name, bool quota_on) const
+Volume VolumeStore::read(int fd, std::string_view name, const btrfs::QuotaState& quota) const
 {
     Volume v;
     v.name = name;
@@ -36,9 +40,12 @@ Volume VolumeStore::read(int fd, std::string_view name, bool quota_on) const
     v.subvolume_id = info.id;
     v.copy_on_write = !btrfs::get_nocow(fd, v.path.native());
     v.compression = btrfs::get_compression(fd, v.path.native());
-    if (quota_on) {
+    if (quota.enabled) {
         v.size_limit = quota_.limit(info.id);
-        v.size_used = quota_.referenced(info.id);
+        // Simple quotas count only extents written after they were enabled (no rescan exists for
+        // them): a volume older than that would show a few KiB however full it is.
+        if (!quota.simple_since || info.otransid >= *quota.simple_since)
+            v.size_used = quota_.referenced(info.id);
     }
     return v;
 }
@@ -56,10 +63,24 @@ bool VolumeStore::exists(std::string_view name) const
 
 std::optional<Volume> VolumeStore::find(std::string_view name) const
 {
-    UniqueFd fd = layout_.volumes().try_open_dir(name);
-    if (!fd || !btrfs::is_subvolume(fd.get()))
-        return std::nullopt;
-    return read(fd.get(), name);
+    // A restore swaps a new subvolume in under the name and deletes the one opened here; a
+    // remove deletes it. Either way the ioctls on the old fd answer ENOENT: open the name once
+    // more (Docker drops a volume's labels when Get fails while the volume still exists).
+    // GET_SUBVOL_INFO also answers ENOENT for a live subvolume while a rename of it (restore's
+    // exchange, remove's move to .trash) has taken its root back reference out and not yet put
+    // it back: so the reopen waits a little, longer each time (1 ms, 2 ms, ... 64 ms at most).
+    for (int attempt = 1;; ++attempt) {
+        UniqueFd fd = layout_.volumes().try_open_dir(name);
+        if (!fd || !btrfs::is_subvolume(fd.get()))
+            return std::nullopt;
+        try {
+            return read(fd.get(), name);
+        } catch (const NotFound&) {
+            if (attempt == max_reopen_attempts)
+                throw;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1 << (attempt - 1)));
+    }
 }
 
 std::vector<std::string> VolumeStore::names() const
@@ -89,14 +110,21 @@ std::vector<Volume> VolumeStore::list() const
 {
     std::vector<Volume> out;
     const Dir& dir = layout_.volumes();
-    const bool quota_on = quota_.enabled();
+    const btrfs::QuotaState quota = quota_.state(dir.fd());
     dir.for_each([&](std::string_view entry, unsigned char type) {
         if (!is_valid_volume_name(entry) || (type != DT_DIR && type != DT_UNKNOWN))
             return;
         // A volume removed between the scan and this read is simply not listed.
         UniqueFd fd = dir.try_open_dir(entry);
-        if (fd && btrfs::is_subvolume_root(fd.get()))
-            out.push_back(read(fd.get(), entry, quota_on));
+        if (!fd || !btrfs::is_subvolume_root(fd.get()))
+            return;
+        try {
+            out.push_back(read(fd.get(), entry, quota));
+        } catch (const NotFound&) {
+            // Deleted (or swapped by a restore) between the open and the ioctl.
+            if (auto again = find(entry))
+                out.push_back(std::move(*again));
+        }
     });
     std::sort(out.begin(), out.end(), [](const Volume& a, const Volume& b) { return a.name < b.name; });
     return out;
@@ -126,12 +154,13 @@ void VolumeStore::remove_leftovers() const
         if (!is_valid_volume_name(owner))
             continue; // not ours: never delete what we did not make
         // A creator still at work holds the volume's lock; only leftovers of dead ones are free.
-        VolumeLock lock = layout_.try_lock(owner);
-        if (!lock.held() || !dir.exists(entry))
-            continue;
-        // A leftover that cannot be deleted now must not stop the daemon or the CLI from
-        // opening the pool: it stays hidden (never listed) and is retried at the next open.
+        // A leftover that cannot be deleted now (a read-only pool, too) must not stop the daemon
+        // or the CLI from opening the pool: it stays hidden (never listed) and is retried at the
+        // next open.
         try {
+            VolumeLock lock = layout_.try_lock(owner);
+            if (!lock.held() || !dir.exists(entry))
+                continue;
             if (btrfs::is_subvolume_at(dir.fd(), entry.c_str()))
                 btrfs::delete_subvolume(dir.fd(), entry.c_str(), true, dir.path(entry).native());
         } catch (const Error&) {

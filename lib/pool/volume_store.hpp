@@ -24,10 +24,11 @@ class VolumeStore {
 public:
     VolumeStore(const PoolLayout& layout, const btrfs::Quota& quota) : layout_(layout), quota_(quota) {}
 
-    /// Reads the volume whose root is fd. quota_on: whether quotas are enabled (asked once per
-    /// listing rather than once per volume).
-    Volume read(int fd, std::string_view name, bool quota_on) const;
-    Volume read(int fd, std::string_view name) const { return read(fd, name, quota_.enabled()); }
+    /// Reads the volume whose root is fd. quota: the quota state (asked once per listing rather
+    /// than once per volume). The usage of a volume created before simple quotas were enabled is
+    /// left unset ("unknown"): what it held then is accounted to nobody.
+    Volume read(int fd, std::string_view name, const btrfs::QuotaState& quota) const;
+    Volume read(int fd, std::string_view name) const { return read(fd, name, quota_.state(fd)); }
     /// Opens and reads volume name (which must exist).
     Volume read(std::string_view name) const;
 

@@ -2,6 +2,7 @@
 // The volume lifecycle: atomic create (also from= a source), clone, and remove.
 #include "pool/pool_impl.hpp"
 
+#include "base/mountinfo.hpp"
 #include "base/random.hpp"
 #include "base/sys.hpp"
 #include "btrfs/attributes.hpp"
@@ -38,6 +39,17 @@ std::vector<std::string> differences(const Volume& have, const VolumeOptions& wa
     return diff;
 }
 
+// Mount counts left by an earlier volume of this name (removed behind our back) are not the new
+// one's. Best effort, after the commit: the volume exists, and stale counts left by a failure
+// here only make it look mounted (remove and restore refuse; never the other way round).
+void forget_old_mounts(const MountTable& mounts, std::string_view name) noexcept
+{
+    try {
+        mounts.forget(name);
+    } catch (const Error&) {
+    }
+}
+
 } // namespace
 
 Volume Pool::create_volume(std::string_view name, const VolumeOptions& opts)
@@ -71,7 +83,12 @@ Volume Pool::create_volume(std::string_view name, const VolumeOptions& opts)
         return have;
     }
 
+    // Quotas on before the subvolume exists: with simple quotas, a subvolume older than their
+    // enabling has its usage shown as unknown.
+    if (opts.size_limit)
+        p.quota.enable(p.layout.volumes().fd());
     btrfs::NewSubvolume tmp = p.volumes.build(name, source ? source.get() : -1);
+    Volume made;
     {
         UniqueFd fd = tmp.open();
         // Attributes go on the root while it is still empty: no-COW only takes on empty files,
@@ -82,15 +99,17 @@ Volume Pool::create_volume(std::string_view name, const VolumeOptions& opts)
             btrfs::set_compression(fd.get(), *opts.compression, shown);
         if (opts.size_limit)
             p.quota.set_limit(fd.get(), *opts.size_limit, shown);
+        // Read back before the rename: once the volume is in place the create has happened,
+        // and a failure to read it must not be reported as a failed create.
+        made = p.volumes.read(fd.get(), name);
     }
     if (int err = tmp.try_commit(n)) {
         if (err == EEXIST)
             throw AlreadyExists(fmt::format("create volume '{}': '{}' appeared meanwhile and is not ours", name, shown));
         throw_errno(err, fmt::format("create volume '{}': rename into place", name));
     }
-    // Counts left by an earlier volume of this name (removed behind our back) are not this one's.
-    p.mounts.forget(name);
-    return p.volumes.read(name);
+    forget_old_mounts(p.mounts, name);
+    return made;
 }
 
 Volume Pool::clone(std::string_view source, std::string_view target)
@@ -104,10 +123,10 @@ Volume Pool::clone(std::string_view source, std::string_view target)
     if (p.layout.volumes().exists(t))
         throw AlreadyExists(fmt::format("{}: volume '{}' already exists", what, target));
     btrfs::NewSubvolume tmp = p.volumes.build(target, src.get());
+    Volume made = p.volumes.read(tmp.open().get(), target);
     tmp.commit(t, fmt::format("{}: rename into place", what));
-    // Mount counts left by an earlier volume of this name are not this one's.
-    p.mounts.forget(target);
-    return p.volumes.read(target);
+    forget_old_mounts(p.mounts, target);
+    return made;
 }
 
 void Pool::remove_volume(std::string_view name, const RemoveOptions& opts)
@@ -131,6 +150,12 @@ void Pool::remove_volume(std::string_view name, const RemoveOptions& opts)
                                "or force the removal",
                                name, total, total == 1 ? "" : "s"));
     }
+    // Mounts the counts do not know of: a bind mount (docker run -v <path>:/data), or counts
+    // lost. Restore refuses these the same way.
+    if (!opts.force)
+        if (auto where = mount_of(p.layout.volumes().path(name)))
+            throw Busy(fmt::format("remove volume '{}': the volume is {}; unmount it, or force the removal", name,
+                                   *where));
 
     // Out of sight first, atomically; the recursive delete of nested subvolumes is not atomic,
     // and a crash in it leaves a ".trash." entry that the next Pool open finishes.
@@ -145,7 +170,7 @@ void Pool::remove_volume(std::string_view name, const RemoveOptions& opts)
         throw Error(e.code(), fmt::format("remove volume '{}': {}", name, e.what()));
     }
     if (!mounts.empty())
-        p.mounts.forget(name);
+        forget_old_mounts(p.mounts, name);
 }
 
 } // namespace buttervolume

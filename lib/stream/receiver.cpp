@@ -3,6 +3,7 @@
 #include <buttervolume/receive.hpp>
 
 #include "../base/dir.hpp"
+#include "../base/printable.hpp"
 #include "../base/random.hpp"
 #include "../base/sys.hpp"
 #include "../btrfs/receive.hpp"
@@ -232,7 +233,45 @@ void Receiver::finish()
     done_.push_back(std::move(r));
 }
 
+namespace {
+
+// A file of several streams back to back that fails in a later one keeps the snapshots
+// received before it (each was complete and checked): the error says which, so that nobody
+// takes a failed import for one that left nothing.
+[[noreturn]] void rethrow_naming_kept(const std::vector<ReceivedSnapshot>& kept)
+{
+    std::vector<std::string> names;
+    for (const auto& r : kept)
+        names.push_back(fmt::format("'{}'", printable(r.name, 255)));
+    std::string note = fmt::format(" (received and kept before the failure: {} snapshot{}: {})", kept.size(),
+                                   kept.size() == 1 ? "" : "s", fmt::join(names, ", "));
+    try {
+        throw;
+    } catch (const StreamError& e) {
+        throw StreamError(e.what() + note, e.code().value());
+    } catch (const NotFound& e) {
+        throw NotFound(e.what() + note);
+    } catch (const AlreadyExists& e) {
+        throw AlreadyExists(e.what() + note);
+    } catch (const Error& e) {
+        throw Error(e.code(), e.what() + note);
+    }
+}
+
+} // namespace
+
 std::vector<ReceivedSnapshot> Receiver::run(StreamReader& reader)
+{
+    try {
+        return run_all(reader);
+    } catch (const Error&) {
+        if (done_.empty())
+            throw;
+        rethrow_naming_kept(done_);
+    }
+}
+
+std::vector<ReceivedSnapshot> Receiver::run_all(StreamReader& reader)
 {
     remove_leftovers();
     if (opts_.cancel)

@@ -26,10 +26,12 @@ public:
     Receiver(const Receiver&) = delete;
     Receiver& operator=(const Receiver&) = delete;
 
-    /// Applies every command of reader; returns the subvolumes committed.
+    /// Applies every command of reader; returns the subvolumes committed. When a later stream
+    /// of several fails, the error (of the same type) names those received before it.
     std::vector<ReceivedSnapshot> run(StreamReader& reader);
 
 private:
+    std::vector<ReceivedSnapshot> run_all(StreamReader& reader);
     struct Found {
         UniqueFd fd;
         std::string name;

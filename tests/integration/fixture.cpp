@@ -60,6 +60,12 @@ BtrfsFixture::~BtrfsFixture()
     fs::remove_all(dir_, ec);
 }
 
+std::string asan_options_under_ptrace()
+{
+    const char* now = std::getenv("ASAN_OPTIONS");
+    return std::string("ASAN_OPTIONS=") + (now && *now ? std::string(now) + ":" : "") + "detect_leaks=0";
+}
+
 RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env)
 {
     int out_pipe[2], err_pipe[2];

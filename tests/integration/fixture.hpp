@@ -39,6 +39,11 @@ struct RunResult {
 /// Runs argv (argv[0] searched in PATH) and captures its output and exit status.
 RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
 
+/// "ASAN_OPTIONS=<the current ones>:detect_leaks=0", for a program run under strace (through
+/// env(1)): in the sanitizer variant LeakSanitizer cannot stop the world of a ptraced process
+/// and fails it at exit, so its leaks are left to the untraced runs.
+std::string asan_options_under_ptrace();
+
 /// Runs a shell command line; throws std::runtime_error with its output when it fails.
 std::string sh(const std::string& command);
 

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+// The client stream: buffered reads with poll(2) timeouts, writes that need no live reading side.
+#include "plugin/client_stream.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace buttervolume::plugin {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// poll(2) for one event, EINTR retried with what is left of the timeout.
+bool poll_for(int fd, short events, std::chrono::milliseconds timeout)
+{
+    auto end = Clock::now() + timeout;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
+        pollfd p{fd, events, 0};
+        int n = ::poll(&p, 1, static_cast<int>(std::max<std::chrono::milliseconds::rep>(left.count(), 0)));
+        if (n > 0)
+            // POLLHUP/POLLERR count as ready: the read or write that follows reports them.
+            return true;
+        if (n == 0 || errno != EINTR)
+            return false;
+    }
+}
+
+} // namespace
+
+bool ClientStream::wait_readable(std::chrono::milliseconds timeout) const
+{
+    return off_ < len_ || poll_for(fd_, POLLIN, timeout);
+}
+
+bool ClientStream::is_readable() const
+{
+    return wait_readable(read_timeout_);
+}
+
+bool ClientStream::is_writable() const
+{
+    return poll_for(fd_, POLLOUT, write_timeout_);
+}
+
+ssize_t ClientStream::read(char* ptr, size_t size)
+{
+    if (off_ == len_) {
+        if (!is_readable())
+            return -1;
+        ssize_t n;
+        do
+            n = ::recv(fd_, buf_.data(), buf_.size(), 0);
+        while (n < 0 && errno == EINTR);
+        if (n <= 0) {
+            ended_ = true;
+            return n;
+        }
+        off_ = 0;
+        len_ = static_cast<std::size_t>(n);
+    }
+    std::size_t n = std::min(size, len_ - off_);
+    std::memcpy(ptr, buf_.data() + off_, n);
+    off_ += n;
+    return static_cast<ssize_t>(n);
+}
+
+ssize_t ClientStream::write(const char* ptr, size_t size)
+{
+    if (!is_writable())
+        return -1;
+    ssize_t n;
+    do
+        n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n;
+}
+
+void ClientStream::get_remote_ip_and_port(std::string& ip, int& port) const
+{
+    httplib::detail::get_remote_ip_and_port(fd_, ip, port);
+}
+
+void ClientStream::get_local_ip_and_port(std::string& ip, int& port) const
+{
+    httplib::detail::get_local_ip_and_port(fd_, ip, port);
+}
+
+ClientStream::Rest ClientStream::read_to_end(std::string& out, std::size_t max, std::chrono::milliseconds wait)
+{
+    auto end = Clock::now() + wait;
+    char chunk[4096];
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
+        if (left.count() <= 0 || !wait_readable(left))
+            return Rest::StillOpen;
+        ssize_t n = read(chunk, sizeof chunk);
+        if (n <= 0)
+            return Rest::End; // end-of-file, or an error: nothing more will come either way
+        if (out.size() + static_cast<std::size_t>(n) > max)
+            return Rest::TooLarge;
+        out.append(chunk, static_cast<std::size_t>(n));
+    }
+}
+
+} // namespace buttervolume::plugin
