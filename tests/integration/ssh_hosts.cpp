@@ -94,6 +94,21 @@ SshHost::SshHost(std::string alias, KeyMode mode, std::uint64_t fs_size) : alias
             throw std::runtime_error("authorize-key failed: " + line.err);
     } else {
         append_text(dir_ / "authorized_keys", key);
+        // A Python node's shell finds the Python CLI, which has no serve-ssh, and never this
+        // machine's own buttervolume (an install in /usr/local/bin would answer otherwise).
+        fs::create_directories(dir_ / "bin");
+        std::ofstream(dir_ / "bin" / "buttervolume")
+            << "#!/bin/sh\n"
+               "echo 'usage: buttervolume [-h] {run,snapshot,snapshots,schedule,scheduled,restore,clone,"
+               "send,sync,rm,purge} ...' >&2\n"
+               "echo \"buttervolume: error: argument action: invalid choice: '$1' (choose from 'run', "
+               "'snapshot', 'snapshots', 'schedule', 'scheduled', 'restore', 'clone', 'send', 'sync', "
+               "'rm', 'purge')\" >&2\n"
+               "exit 2\n";
+        fs::permissions(dir_ / "bin" / "buttervolume", fs::perms::owner_all | fs::perms::group_read |
+                                                         fs::perms::group_exec | fs::perms::others_read |
+                                                         fs::perms::others_exec);
+        shell_path_ = fmt::format("SetEnv PATH={}:/usr/sbin:/usr/bin:/sbin:/bin\n", (dir_ / "bin").native());
     }
     for (int attempt = 0; attempt < 5 && sshd_ < 0; ++attempt) {
         port_ = free_port();
@@ -101,8 +116,8 @@ SshHost::SshHost(std::string alias, KeyMode mode, std::uint64_t fs_size) : alias
             << fmt::format("Port {}\nListenAddress 127.0.0.1\nHostKey {}/host_key\nPidFile none\n"
                            "AuthorizedKeysFile {}/authorized_keys\nPermitRootLogin prohibit-password\n"
                            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
-                           "StrictModes no\nPrintMotd no\nLogLevel ERROR\nAcceptEnv none\n",
-                           port_, dir_.native(), dir_.native());
+                           "StrictModes no\nPrintMotd no\nLogLevel ERROR\nAcceptEnv none\n{}",
+                           port_, dir_.native(), dir_.native(), shell_path_);
         std::string cfg = (dir_ / "sshd_config").native();
         std::string log = (dir_ / "sshd.log").native();
         std::vector<std::string> argv{"/usr/sbin/sshd", "-D", "-e", "-f", cfg, "-E", log};

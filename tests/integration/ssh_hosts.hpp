@@ -40,6 +40,7 @@ public:
 
 private:
     std::string alias_;
+    std::string shell_path_; ///< sshd_config line: the PATH a Python node's shell has
     BtrfsFixture fs_;
     std::filesystem::path dir_;
     std::uint16_t port_ = 0;
