@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Parsing and printing of volume options and sizes.
 #include "base/sys.hpp"
+#include "base/text.hpp"
 
 #include <buttervolume/names.hpp>
 #include <buttervolume/options.hpp>
@@ -15,9 +16,7 @@ namespace buttervolume {
 namespace {
 std::string lower(std::string_view s)
 {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
+    return ascii_lower(s);
 }
 
 bool parse_bool(const std::string& key, const std::string& value)
