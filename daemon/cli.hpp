@@ -71,6 +71,7 @@ void add_init_command(std::vector<Command>& out);
 void add_stream_commands(std::vector<Command>& out);
 void add_run_command(std::vector<Command>& out);
 void add_snapshot_commands(std::vector<Command>& out);
+void add_schedule_commands(std::vector<Command>& out);
 
 /// Escapes control characters so that a name cannot forge output lines.
 std::string printable(std::string_view s);
