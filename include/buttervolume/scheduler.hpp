@@ -63,7 +63,7 @@ public:
     Scheduler(Pool& pool, SchedulerOptions options);
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
-    /// Stops and joins.
+    /// Stops, and waits for running jobs (without a bound).
     ~Scheduler();
 
     /// Starts ticking in a thread of its own; the first tick is at once.
@@ -71,8 +71,9 @@ public:
     /// Asks it to stop: no job starts after this; running ones go on.
     void stop();
     /// Waits for the ticking thread and for running jobs, at most stop_timeout. Returns false
-    /// when jobs were still running then (they are abandoned: the process should exit, and
-    /// the library's guarantees leave nothing half-made; such a job simply runs again).
+    /// when jobs were still running then: a daemon should exit at once (the library's
+    /// guarantees leave nothing half-made; such a job simply runs again), as destroying the
+    /// Scheduler waits for them.
     bool join();
 
     /// One tick now, without the thread: starts the due jobs; returns how many started.

@@ -192,7 +192,10 @@ Scheduler::Scheduler(Pool& pool, SchedulerOptions options) : impl_(std::make_uni
 Scheduler::~Scheduler()
 {
     stop();
-    join();
+    if (impl_->loop_thread_.joinable())
+        impl_->loop_thread_.join();
+    // ~WorkerPool joins its threads: jobs still running end first (they use the pool and
+    // this scheduler's records).
 }
 
 void Scheduler::start()

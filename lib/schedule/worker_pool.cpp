@@ -47,9 +47,6 @@ void WorkerPool::abandon()
         stopping_ = true;
     }
     wake_.notify_all();
-    for (auto& t : threads_)
-        if (t.joinable())
-            t.detach();
 }
 
 void WorkerPool::work()

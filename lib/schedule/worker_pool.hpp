@@ -19,14 +19,14 @@ public:
     explicit WorkerPool(std::size_t n);
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;
-    /// Joins the threads (after the running tasks end) unless abandon() was called.
+    /// Joins the threads, after the running tasks end.
     ~WorkerPool();
 
     /// Runs task on a free thread and returns true; false, running nothing, when none is free.
     bool try_submit(std::function<void()> task);
     /// Waits until no task runs; false when that took longer than timeout.
     bool wait_idle(std::chrono::milliseconds timeout);
-    /// Stops the threads after their task; those still running one are detached.
+    /// Accepts no more tasks; each thread ends after its current task.
     void abandon();
 
 private:

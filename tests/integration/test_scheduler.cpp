@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
 
 using namespace buttervolume;
 using namespace buttervolume::test;
@@ -321,4 +322,52 @@ TEST_CASE("scheduler: a job for a missing volume fails with the reason and runs 
     env.clock->advance(minutes(1));
     env.tick(s);
     CHECK(env.count("later") == 1);
+}
+
+TEST_CASE("scheduler: stop lets a running job finish, and gives up on one that does not end", "[scheduler][seams]")
+{
+    SchedulerEnv env;
+    env.pool->create_volume("db");
+    env.pool->create_volume("web");
+    ScheduleFile file(env.pool->paths());
+    file.set(job("db", "snapshot", 60));
+    // A long operation on db (a restore from the CLI, say) holds db's volume lock: the job's
+    // snapshot waits for it.
+    int fd = ::open((env.pool->paths().state / "locks" / "db").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    REQUIRE(fd >= 0);
+    REQUIRE(::flock(fd, LOCK_EX) == 0);
+    {
+        SchedulerOptions o = env.options();
+        o.stop_timeout = seconds(30);
+        Scheduler s(*env.pool, o);
+        CHECK(s.tick() == 1);
+        std::thread release([fd] {
+            std::this_thread::sleep_for(milliseconds(700));
+            ::flock(fd, LOCK_UN);
+        });
+        s.stop();
+        CHECK(s.join());
+        release.join();
+        CHECK(env.count("db") == 1);
+        CHECK(env.record("db", "snapshot").last_result == JobResult::Ok);
+    }
+    file.set(job("web", "snapshot", 60));
+    int wfd = ::open((env.pool->paths().state / "locks" / "web").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    REQUIRE(::flock(wfd, LOCK_EX) == 0);
+    SchedulerOptions o = env.options();
+    o.stop_timeout = seconds(1);
+    auto s = std::make_unique<Scheduler>(*env.pool, o);
+    CHECK(s->tick() == 1);
+    s->stop();
+    const auto t0 = steady_clock::now();
+    CHECK_FALSE(s->join());
+    CHECK(steady_clock::now() - t0 < seconds(10));
+    CHECK(env.log().find("abandoned") != std::string::npos);
+    // The abandoned job ends once the lock is free; only then may the scheduler go.
+    ::flock(wfd, LOCK_UN);
+    ::close(wfd);
+    ::close(fd);
+    for (int i = 0; i < 100 && env.count("web") == 0; ++i)
+        std::this_thread::sleep_for(milliseconds(100));
+    CHECK(env.count("web") == 1);
 }
