@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // buttervolume: the Docker volume plugin daemon (`run`) and the command-line interface.
-#include "cli.hpp"
+#include "cli/command.hpp"
 
 #include <buttervolume/error.hpp>
 #include <buttervolume/version.hpp>
@@ -22,6 +22,8 @@ std::vector<cli::Command> all_commands()
     cli::add_stream_commands(cmds);
     cli::add_run_command(cmds);
     cli::add_snapshot_commands(cmds);
+    cli::add_replication_commands(cmds);
+    cli::add_serve_ssh_commands(cmds);
     cli::add_schedule_commands(cmds);
     // Options every command accepts.
     for (auto& c : cmds) {

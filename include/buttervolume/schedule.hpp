@@ -75,6 +75,9 @@ struct BV_EXPORT Schedule {
     const ScheduledJob* find(std::string_view volume, const JobAction& action) const;
 };
 
+/// TIMER of a job: minutes between runs, a positive integer. Throws InvalidArgument naming it.
+BV_EXPORT std::chrono::minutes parse_schedule_timer(std::string_view text);
+
 /// Parses a schedule file's text: "Name,Action,Timer,Active" lines without a header, CSV
 /// quoting as Python's csv module writes it ("db,\"synchronize:a,b\",60,True"); a 3-column
 /// line is active. Bad lines are returned in invalid, never thrown.

@@ -57,15 +57,6 @@ std::string csv_field(const std::string& f)
     return out + "\"";
 }
 
-std::chrono::minutes parse_timer(std::string_view text)
-{
-    unsigned long value = 0;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc() || p != text.data() + text.size() || value == 0 || value > 52'560'000)
-        throw InvalidArgument(fmt::format("invalid timer '{}': minutes between runs, a positive integer", text));
-    return std::chrono::minutes(value);
-}
-
 ScheduledJob parse_job(const std::vector<std::string>& f, std::vector<std::string>& warnings)
 {
     if (f.size() != 3 && f.size() != 4)
@@ -74,7 +65,7 @@ ScheduledJob parse_job(const std::vector<std::string>& f, std::vector<std::strin
     job.volume = std::string(trim_space(f[0]));
     check_volume_name(job.volume);
     job.action = JobAction::parse_lenient(trim_space(f[1]), warnings);
-    job.timer = parse_timer(trim_space(f[2]));
+    job.timer = parse_schedule_timer(trim_space(f[2]));
     if (f.size() == 4) {
         std::string_view a = trim_space(f[3]);
         if (a == "True" || a == "true" || a == "1")
@@ -88,6 +79,17 @@ ScheduledJob parse_job(const std::vector<std::string>& f, std::vector<std::strin
 }
 
 } // namespace
+
+std::chrono::minutes parse_schedule_timer(std::string_view text)
+{
+    // A hundred years at most: next_run must not overflow the clock.
+    unsigned long value = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || p != text.data() + text.size() || value == 0 || value > 52'560'000)
+        throw InvalidArgument(
+            fmt::format("invalid timer '{}': minutes between runs, a positive integer up to 52560000", text));
+    return std::chrono::minutes(value);
+}
 
 const ScheduledJob* Schedule::find(std::string_view volume, const JobAction& action) const
 {

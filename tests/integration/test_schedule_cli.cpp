@@ -117,7 +117,7 @@ TEST_CASE("schedule cli: the global pause renames the file, as the Python projec
     rapidjson::Document doc;
     doc.Parse(list.out.c_str());
     REQUIRE(doc.IsObject());
-    CHECK(doc["paused"].GetBool());
+    CHECK(doc["Paused"].GetBool());
     // A change while paused goes to the paused file, with a warning.
     auto change = bv(p.root, {"schedule", "purge:1d", "60", "db"});
     REQUIRE(change.status == 0);
@@ -138,22 +138,22 @@ TEST_CASE("schedule cli: scheduled --json has each job's timer, state, results a
     rapidjson::Document doc;
     doc.Parse(r.out.c_str());
     REQUIRE(doc.IsObject());
-    CHECK_FALSE(doc["paused"].GetBool());
-    REQUIRE(doc["jobs"].Size() == 1);
-    const auto& j = doc["jobs"][0];
-    CHECK(std::string(j["volume"].GetString()) == "db");
-    CHECK(std::string(j["action"].GetString()) == "snapshot");
-    CHECK(j["timer_minutes"].GetUint() == 60);
-    CHECK(j["active"].GetBool());
-    CHECK(std::string(j["state"].GetString()) == "active");
-    CHECK(j["volume_exists"].GetBool());
-    CHECK(j["last_run"].IsNull());
-    CHECK(j["last_result"].IsNull());
-    CHECK(j["failures"].GetUint() == 0);
-    CHECK(j["due_now"].GetBool());
-    REQUIRE(doc["invalid"].Size() == 1);
-    CHECK(doc["invalid"][0]["line"].GetUint() == 2);
-    CHECK(std::string(doc["invalid"][0]["error"].GetString()).find("unknown action") != std::string::npos);
+    CHECK_FALSE(doc["Paused"].GetBool());
+    REQUIRE(doc["Jobs"].Size() == 1);
+    const auto& j = doc["Jobs"][0];
+    CHECK(std::string(j["Volume"].GetString()) == "db");
+    CHECK(std::string(j["Action"].GetString()) == "snapshot");
+    CHECK(j["TimerMinutes"].GetUint() == 60);
+    CHECK(j["Active"].GetBool());
+    CHECK(std::string(j["State"].GetString()) == "active");
+    CHECK(j["VolumeExists"].GetBool());
+    CHECK(j["LastRun"].IsNull());
+    CHECK(j["LastResult"].IsNull());
+    CHECK(j["Failures"].GetUint() == 0);
+    CHECK(j["DueNow"].GetBool());
+    REQUIRE(doc["Invalid"].Size() == 1);
+    CHECK(doc["Invalid"][0]["Line"].GetUint() == 2);
+    CHECK(std::string(doc["Invalid"][0]["Error"].GetString()).find("unknown action") != std::string::npos);
 }
 
 TEST_CASE("schedule cli: a kill during the rewrite leaves the old or the new file, never a mix", "[schedule-cli][seams]")

@@ -94,7 +94,7 @@ TEST_CASE("scheduler daemon: a job runs at the first tick, then when due and not
     std::this_thread::sleep_for(milliseconds(2500));
     CHECK(p.count() == 2);
     auto list = p.bv({"scheduled", "--json"});
-    CHECK(list.out.find("\"last_result\":\"ok\"") != std::string::npos);
+    CHECK(list.out.find("\"LastResult\":\"ok\"") != std::string::npos);
     CHECK(d->stop() == 0);
     INFO(d->log());
     CHECK(d->log().find("job db snapshot: ok") != std::string::npos);
