@@ -2,6 +2,7 @@
 // ScheduleFile: read-modify-write of config/schedule.csv under a lock, written whole and renamed.
 #include "base/dir.hpp"
 #include "base/sys.hpp"
+#include "model/schedule_names.hpp"
 #include "pool/test_seams.hpp"
 #include "pool/volume_lock.hpp"
 
@@ -15,8 +16,8 @@ namespace buttervolume {
 
 namespace {
 
-constexpr const char* active_name = "schedule.csv";
-constexpr const char* paused_name = "schedule.csv.disabled";
+constexpr const char* active_name = schedule_file_name;
+constexpr const char* paused_name = paused_schedule_file_name;
 // Written in full first, then renamed over the live name: readers (the daemon at its tick, the
 // Python plugin) see the old file or the new one. A dot name, so it is never a volume's.
 constexpr const char* new_name = ".schedule.csv.new";
