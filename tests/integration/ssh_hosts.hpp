@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -36,7 +37,17 @@ public:
     /// The sshd's host public key line ("ssh-ed25519 AAAA...").
     const std::string& host_key() const { return host_key_; }
 
+    /// Stops the sshd: connections are refused, as by a host that is down.
+    void stop_sshd();
+    /// Starts it again on the same port and host key. Throws when it does not come up.
+    void start_sshd();
+    /// Every later session first waits `delay` (a slow link or a busy host): the forced command
+    /// of the authorized_keys line gets a sleep in front.
+    void delay_sessions(std::chrono::seconds delay);
+
 private:
+    bool spawn_sshd();
+
     std::string alias_;
     BtrfsFixture fs_;
     std::filesystem::path dir_;

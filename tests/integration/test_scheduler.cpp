@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The Scheduler on a real pool with the test clock: due times, restarts, a week's gap, unchanged
 // volumes, pauses, hand edits, busy volumes, the free-space floor.
-#include "../catch.hpp"
-#include "fixture.hpp"
-#include "seams.hpp"
+#include "scheduler_daemon.hpp"
 
 #include <buttervolume/pool.hpp>
 #include <buttervolume/schedule.hpp>
@@ -26,29 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The daemon's clock, moved by the test: BUTTERVOLUME_TEST_NOW_FILE names this file.
-class TestClock {
-public:
-    explicit TestClock(const fs::path& dir) : file_(dir / "now")
-    {
-        set(sys_days(year(2026) / 12 / 1) + hours(8));
-        ::setenv("BUTTERVOLUME_TEST_NOW_FILE", file_.c_str(), 1);
-    }
-    ~TestClock() { ::unsetenv("BUTTERVOLUME_TEST_NOW_FILE"); }
-    void set(system_clock::time_point t)
-    {
-        now_ = t;
-        std::ofstream(file_) << format_snapshot_timestamp(t) << "\n";
-    }
-    void advance(system_clock::duration d) { set(now_ + d); }
-    system_clock::time_point now() const { return now_; }
-    const fs::path& file() const { return file_; }
-
-private:
-    fs::path file_;
-    system_clock::time_point now_;
-};
-
 struct SchedulerEnv {
     BtrfsFixture fsx;
     std::unique_ptr<Pool> pool;
@@ -61,8 +36,11 @@ struct SchedulerEnv {
         require_test_seams();
         fs::create_directories(fsx.root());
         pool = std::make_unique<Pool>(fsx.root());
-        clock = std::make_unique<TestClock>(fsx.mnt());
+        clock = std::make_unique<TestClock>(fsx.mnt() / "now");
+        // The library in this process reads the clock file.
+        ::setenv("BUTTERVOLUME_TEST_NOW_FILE", clock->file().c_str(), 1);
     }
+    ~SchedulerEnv() { ::unsetenv("BUTTERVOLUME_TEST_NOW_FILE"); }
 
     SchedulerOptions options()
     {
