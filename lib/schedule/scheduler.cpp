@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -110,24 +111,32 @@ std::size_t Scheduler::Impl::tick()
     if (schedule.paused)
         return 0;
     const Clock::time_point now = scheduler_now();
-    std::size_t started = 0;
+    // The due jobs, the longest overdue first (file order among equals): a job skipped because
+    // another job of its volume was running goes first at the next tick, so two jobs of one
+    // volume that are due at every tick take turns instead of one starving the other.
+    std::vector<std::pair<Clock::time_point, const ScheduledJob*>> due;
     for (const auto& job : schedule.jobs) {
-        if (!job.active || stopping_)
+        if (!job.active)
             continue;
-        {
-            std::lock_guard lock(records_mutex_);
-            JobRecord& r = records_[job.key()];
-            JobRecord rebased = rebase_on_clock(r, now);
-            if (rebased.last_run != r.last_run || rebased.last_attempt != r.last_attempt) {
-                log(SchedulerLogLevel::Warn,
-                    fmt::format("job {} {}: its last run is in the future (the clock went back); counted from now",
-                                job.volume, job.action.str()));
-                r = rebased;
-                store_.save(records_);
-            }
-            if (!is_due(r, job.timer, now))
-                continue;
+        std::lock_guard lock(records_mutex_);
+        JobRecord& r = records_[job.key()];
+        JobRecord rebased = rebase_on_clock(r, now);
+        if (rebased.last_run != r.last_run || rebased.last_attempt != r.last_attempt) {
+            log(SchedulerLogLevel::Warn,
+                fmt::format("job {} {}: its last run is in the future (the clock went back); counted from now",
+                            job.volume, job.action.str()));
+            r = rebased;
+            store_.save(records_);
         }
+        if (is_due(r, job.timer, now))
+            due.emplace_back(next_run(r, job.timer), &job);
+    }
+    std::stable_sort(due.begin(), due.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::size_t started = 0;
+    for (const auto& [when, job_ptr] : due) {
+        if (stopping_)
+            break;
+        const ScheduledJob& job = *job_ptr;
         // Python #22: a long replicate must make later ticks skip this volume's jobs, not queue
         // them (a burst of snapshots when the host comes back). The lock is a file, so a second
         // daemon or a library user running the same schedule is kept out too.

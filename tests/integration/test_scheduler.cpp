@@ -349,3 +349,34 @@ TEST_CASE("scheduler: stop lets a running job finish, and gives up on one that d
         std::this_thread::sleep_for(milliseconds(100));
     CHECK(env.count("web") == 1);
 }
+
+TEST_CASE("scheduler: a job skipped for its volume's running job goes first at the next tick", "[scheduler][seams]")
+{
+    SchedulerEnv env;
+    env.pool->create_volume("db");
+    ScheduleFile file(env.pool->paths());
+    file.set(job("db", "snapshot", 1));
+    file.set(job("db", "purge:1h", 1));
+    Scheduler s(*env.pool, env.options());
+    // A CLI restore (say) holds db's lock at both ticks: the job started first waits for it,
+    // keeping the volume's job lock, and the other is skipped.
+    int fd = ::open((env.pool->paths().state / "locks" / "db").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    REQUIRE(fd >= 0);
+    REQUIRE(::flock(fd, LOCK_EX) == 0);
+    CHECK(s.tick() == 1);
+    ::flock(fd, LOCK_UN);
+    s.wait_idle();
+    const auto first = env.clock->now();
+    CHECK(env.record("db", "snapshot").last_run == first);
+    CHECK(env.record("db", "purge:1h").last_result == JobResult::None);
+    // A minute later both are due again: the purge, skipped before, starts first.
+    env.write("db", "x");
+    env.clock->advance(minutes(1));
+    REQUIRE(::flock(fd, LOCK_EX) == 0);
+    CHECK(s.tick() == 1);
+    ::flock(fd, LOCK_UN);
+    ::close(fd);
+    s.wait_idle();
+    CHECK(env.record("db", "purge:1h").last_run == env.clock->now());
+    CHECK(env.record("db", "snapshot").last_run == first);
+}
