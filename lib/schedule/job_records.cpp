@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // JobRecords: the jobs' last runs, results and errors in state/schedule-runs, replaced atomically.
 #include "base/dir.hpp"
+#include "base/text.hpp"
 
 #include <buttervolume/pool.hpp>
 #include <buttervolume/schedule.hpp>
@@ -70,18 +71,6 @@ JobResult parse_result(std::string_view s)
         if (s == job_result_name(r))
             return r;
     return JobResult::None;
-}
-
-std::vector<std::string_view> split_tabs(std::string_view line)
-{
-    std::vector<std::string_view> out;
-    for (;;) {
-        auto tab = line.find('\t');
-        out.push_back(line.substr(0, tab));
-        if (tab == std::string_view::npos)
-            return out;
-        line = line.substr(tab + 1);
-    }
 }
 
 } // namespace

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The real `buttervolume run` for the scheduler's tests: a loop btrfs pool, a one-second tick,
-// and the test clock (BUTTERVOLUME_TEST_NOW_FILE) that the test moves.
+// For the scheduler's tests: a loop btrfs pool, the test clock (BUTTERVOLUME_TEST_NOW_FILE) that
+// the test moves, the CLI, and the real `buttervolume run` with a one-second tick.
 #pragma once
 
 #include "../catch.hpp"
@@ -88,22 +88,36 @@ struct JobView {
     bool found() const { return !fields.empty(); }
 };
 
-/// A pool on its own loop btrfs, and its daemon started on demand with a one-second tick.
-struct SchedulerDaemon {
+/// A pool on its own loop btrfs, its clock, and the CLI on it.
+struct SchedulePool {
     BtrfsFixture fsx;
     std::filesystem::path root = fsx.root();
-    std::filesystem::path sock = fsx.mnt() / "plugin.sock";
     TestClock clock{fsx.mnt() / "now"};
     /// Extra environment of the daemon and of the CLI ("NAME=value").
     std::vector<std::string> env;
 
-    SchedulerDaemon()
+    SchedulePool()
     {
-        require_test_seams();
         std::filesystem::create_directories(root);
         Pool p(root);
     }
     void create(const std::string& volume) { Pool(root).create_volume(volume); }
+
+    /// The CLI on the pool, with env and the clock.
+    RunResult bv(std::vector<std::string> args, std::vector<std::string> more_env = {}) const
+    {
+        args.insert(args.begin(), {buttervolume_bin(), "--root", root.native()});
+        more_env.insert(more_env.end(), env.begin(), env.end());
+        more_env.push_back(clock.env());
+        return run(args, more_env);
+    }
+};
+
+/// A SchedulePool whose daemon is started on demand with a one-second tick.
+struct SchedulerDaemon : SchedulePool {
+    std::filesystem::path sock = fsx.mnt() / "plugin.sock";
+
+    SchedulerDaemon() { require_test_seams(); }
 
     /// Starts `run` with BUTTERVOLUME_TIMER=1 and the clock, waiting until its socket answers.
     std::unique_ptr<PluginDaemon> start() const
@@ -118,13 +132,6 @@ struct SchedulerDaemon {
     /// Lets the daemon tick at least once more with the clock as it is now.
     static void ticks() { std::this_thread::sleep_for(std::chrono::milliseconds(2200)); }
 
-    RunResult bv(std::vector<std::string> args) const
-    {
-        args.insert(args.begin(), {buttervolume_bin(), "--root", root.native()});
-        std::vector<std::string> all = env;
-        all.push_back(clock.env());
-        return run(args, all);
-    }
     std::vector<Snapshot> snapshots(const std::string& volume) const { return Pool(root).snapshots(volume); }
     std::size_t count(const std::string& volume) const { return snapshots(volume).size(); }
     bool wait_count(const std::string& volume, std::size_t n) const

@@ -1,15 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // `schedule` and `scheduled` as an operator runs them: checks before any change, the Python file
 // format, pause and resume, missing volumes, --json, and a kill in the middle of a rewrite.
-#include "../catch.hpp"
-#include "fixture.hpp"
-#include "seams.hpp"
+#include "scheduler_daemon.hpp"
 
 #include <buttervolume/pool.hpp>
 
 #include <fmt/format.h>
-
-#include <rapidjson/document.h>
+#include <fmt/ranges.h>
 
 #include <fstream>
 
@@ -19,27 +16,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-RunResult bv(const fs::path& root, std::vector<std::string> args, const std::vector<std::string>& env = {})
-{
-    args.insert(args.begin(), {buttervolume_bin(), "--root", root.native()});
-    return run(args, env);
-}
-
 std::string read_text(const fs::path& p)
 {
     std::ifstream in(p);
     return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-struct CliPool {
-    BtrfsFixture fsx;
-    fs::path root = fsx.root();
+// A pool with volume "db" and its schedule file.
+struct CliPool : SchedulePool {
     fs::path csv = root / "config" / "schedule.csv";
-    CliPool()
-    {
-        fs::create_directories(root);
-        Pool(root).create_volume("db");
-    }
+    CliPool() { create("db"); }
 };
 
 } // namespace
@@ -47,24 +33,24 @@ struct CliPool {
 TEST_CASE("schedule cli: jobs are written in the Python plugin's format, replaced by (volume, action)", "[schedule-cli]")
 {
     CliPool p;
-    REQUIRE(bv(p.root, {"schedule", "snapshot", "60", "db"}).status == 0);
-    REQUIRE(bv(p.root, {"schedule", "synchronize:a,b", "30", "db"}).status == 0);
-    auto again = bv(p.root, {"schedule", "snapshot", "120", "db"});
+    REQUIRE(p.bv({"schedule", "snapshot", "60", "db"}).status == 0);
+    REQUIRE(p.bv({"schedule", "synchronize:a,b", "30", "db"}).status == 0);
+    auto again = p.bv({"schedule", "snapshot", "120", "db"});
     REQUIRE(again.status == 0);
     CHECK(again.out == "rescheduled snapshot of volume 'db' every 120 min\n");
     CHECK(read_text(p.csv) == "db,snapshot,120,True\ndb,\"synchronize:a,b\",30,True\n");
-    REQUIRE(bv(p.root, {"schedule", "snapshot", "pause", "db"}).status == 0);
+    REQUIRE(p.bv({"schedule", "snapshot", "pause", "db"}).status == 0);
     CHECK(read_text(p.csv) == "db,snapshot,120,False\ndb,\"synchronize:a,b\",30,True\n");
-    REQUIRE(bv(p.root, {"schedule", "snapshot", "resume", "db"}).status == 0);
-    REQUIRE(bv(p.root, {"schedule", "synchronize:a,b", "0", "db"}).status == 0);
-    REQUIRE(bv(p.root, {"schedule", "snapshot", "delete", "db"}).status == 0);
+    REQUIRE(p.bv({"schedule", "snapshot", "resume", "db"}).status == 0);
+    REQUIRE(p.bv({"schedule", "synchronize:a,b", "0", "db"}).status == 0);
+    REQUIRE(p.bv({"schedule", "snapshot", "delete", "db"}).status == 0);
     CHECK(read_text(p.csv).empty());
 }
 
 TEST_CASE("schedule cli: every part is checked before the file changes", "[schedule-cli]")
 {
     CliPool p;
-    REQUIRE(bv(p.root, {"schedule", "snapshot", "60", "db"}).status == 0);
+    REQUIRE(p.bv({"schedule", "snapshot", "60", "db"}).status == 0);
     const std::string before = read_text(p.csv);
     struct Case {
         std::vector<std::string> args;
@@ -83,22 +69,22 @@ TEST_CASE("schedule cli: every part is checked before the file changes", "[sched
              {{"schedule", "purge:1d", "pause", "db"}, "to pause"},
          }) {
         INFO(fmt::format("{}", fmt::join(c.args, " ")));
-        auto r = bv(p.root, c.args);
+        auto r = p.bv(c.args);
         CHECK(r.status == 1);
         CHECK(r.err.find(c.error) != std::string::npos);
         CHECK(read_text(p.csv) == before);
     }
-    CHECK(bv(p.root, {"schedule", "snapshot", "60"}).status == 2);
-    CHECK(bv(p.root, {"scheduled", "later"}).status == 2);
+    CHECK(p.bv({"schedule", "snapshot", "60"}).status == 2);
+    CHECK(p.bv({"scheduled", "later"}).status == 2);
 }
 
 TEST_CASE("schedule cli: a job for a missing volume is accepted with a warning, and shown", "[schedule-cli]")
 {
     CliPool p;
-    auto r = bv(p.root, {"schedule", "snapshot", "60", "later"});
+    auto r = p.bv({"schedule", "snapshot", "60", "later"});
     REQUIRE(r.status == 0);
     CHECK(r.err.find("warning: volume 'later' does not exist") != std::string::npos);
-    auto list = bv(p.root, {"scheduled"});
+    auto list = p.bv({"scheduled"});
     REQUIRE(list.status == 0);
     CHECK(list.out.find("later") != std::string::npos);
     CHECK(list.out.find("volume does not exist") != std::string::npos);
@@ -108,21 +94,21 @@ TEST_CASE("schedule cli: a job for a missing volume is accepted with a warning, 
 TEST_CASE("schedule cli: the global pause renames the file, as the Python project does", "[schedule-cli]")
 {
     CliPool p;
-    REQUIRE(bv(p.root, {"schedule", "snapshot", "60", "db"}).status == 0);
-    auto paused = bv(p.root, {"scheduled", "pause"});
+    REQUIRE(p.bv({"schedule", "snapshot", "60", "db"}).status == 0);
+    auto paused = p.bv({"scheduled", "pause"});
     REQUIRE(paused.status == 0);
     CHECK_FALSE(fs::exists(p.csv));
     CHECK(read_text(p.root / "config" / "schedule.csv.disabled") == "db,snapshot,60,True\n");
-    auto list = bv(p.root, {"scheduled", "--json"});
+    auto list = p.bv({"scheduled", "--json"});
     rapidjson::Document doc;
     doc.Parse(list.out.c_str());
     REQUIRE(doc.IsObject());
     CHECK(doc["Paused"].GetBool());
     // A change while paused goes to the paused file, with a warning.
-    auto change = bv(p.root, {"schedule", "purge:1d", "60", "db"});
+    auto change = p.bv({"schedule", "purge:1d", "60", "db"});
     REQUIRE(change.status == 0);
     CHECK(change.err.find("globally paused") != std::string::npos);
-    REQUIRE(bv(p.root, {"scheduled", "resume"}).status == 0);
+    REQUIRE(p.bv({"scheduled", "resume"}).status == 0);
     CHECK(read_text(p.csv) == "db,snapshot,60,True\ndb,purge:1d,60,True\n");
     CHECK_FALSE(fs::exists(p.root / "config" / "schedule.csv.disabled"));
 }
@@ -130,10 +116,10 @@ TEST_CASE("schedule cli: the global pause renames the file, as the Python projec
 TEST_CASE("schedule cli: scheduled --json has each job's timer, state, results and next run", "[schedule-cli]")
 {
     CliPool p;
-    REQUIRE(bv(p.root, {"schedule", "snapshot", "60", "db"}).status == 0);
-    REQUIRE(bv(p.root, {"schedule", "replicate:b", "pause", "db"}).status == 1);
+    REQUIRE(p.bv({"schedule", "snapshot", "60", "db"}).status == 0);
+    REQUIRE(p.bv({"schedule", "replicate:b", "pause", "db"}).status == 1);
     std::ofstream(p.csv, std::ios::app) << "web,snapshoot,60,True\n";
-    auto r = bv(p.root, {"scheduled", "list", "--json"});
+    auto r = p.bv({"scheduled", "list", "--json"});
     REQUIRE(r.status == 0);
     rapidjson::Document doc;
     doc.Parse(r.out.c_str());
@@ -160,17 +146,17 @@ TEST_CASE("schedule cli: a kill during the rewrite leaves the old or the new fil
 {
     require_test_seams();
     CliPool p;
-    REQUIRE(bv(p.root, {"schedule", "snapshot", "60", "db"}).status == 0);
+    REQUIRE(p.bv({"schedule", "snapshot", "60", "db"}).status == 0);
     const std::string old_text = read_text(p.csv);
-    auto killed = bv(p.root, {"schedule", "purge:1d", "60", "db"}, {"BUTTERVOLUME_TEST_KILL_AT=schedule-before-rename"});
+    auto killed = p.bv({"schedule", "purge:1d", "60", "db"}, {"BUTTERVOLUME_TEST_KILL_AT=schedule-before-rename"});
     CHECK(killed.status == 128 + 9);
     CHECK(read_text(p.csv) == old_text);
     // The half-done change is not seen, and the next one works.
-    auto list = bv(p.root, {"scheduled", "--json"});
+    auto list = p.bv({"scheduled", "--json"});
     CHECK(list.out.find("purge") == std::string::npos);
-    auto after = bv(p.root, {"schedule", "purge:1w", "60", "db"}, {"BUTTERVOLUME_TEST_KILL_AT=schedule-after-rename"});
+    auto after = p.bv({"schedule", "purge:1w", "60", "db"}, {"BUTTERVOLUME_TEST_KILL_AT=schedule-after-rename"});
     CHECK(after.status == 128 + 9);
     CHECK(read_text(p.csv) == old_text + "db,purge:1w,60,True\n");
-    REQUIRE(bv(p.root, {"schedule", "purge:1d", "60", "db"}).status == 0);
+    REQUIRE(p.bv({"schedule", "purge:1d", "60", "db"}).status == 0);
     CHECK(read_text(p.csv) == old_text + "db,purge:1w,60,True\ndb,purge:1d,60,True\n");
 }

@@ -68,6 +68,15 @@ struct SchedulerEnv {
     {
         return JobRecords(pool->paths()).load()[volume + "," + action];
     }
+    // Takes the lock file state/<folder>/<name> (a volume's lock, or its job lock) as another
+    // process would; returns the fd, which the test unlocks and closes.
+    int hold(const std::string& folder, const std::string& name)
+    {
+        int fd = ::open((pool->paths().state / folder / name).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        REQUIRE(fd >= 0);
+        REQUIRE(::flock(fd, LOCK_EX) == 0);
+        return fd;
+    }
     std::string log()
     {
         std::lock_guard lock(lines_mutex);
@@ -240,9 +249,7 @@ TEST_CASE("scheduler: a volume whose job is running is skipped, not queued; othe
     file.set(job("free", "snapshot", 1));
     Scheduler s(*env.pool, env.options());
     // A job of "busy" running elsewhere (another scheduler on this pool) holds its job lock.
-    int fd = ::open((env.pool->paths().state / "job-locks" / "busy").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    REQUIRE(fd >= 0);
-    REQUIRE(::flock(fd, LOCK_EX) == 0);
+    int fd = env.hold("job-locks", "busy");
     for (int i = 0; i < 3; ++i) {
         env.write("free", "x");
         env.clock->advance(minutes(1));
@@ -311,9 +318,7 @@ TEST_CASE("scheduler: stop lets a running job finish, and gives up on one that d
     file.set(job("db", "snapshot", 60));
     // A long operation on db (a restore from the CLI, say) holds db's volume lock: the job's
     // snapshot waits for it.
-    int fd = ::open((env.pool->paths().state / "locks" / "db").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    REQUIRE(fd >= 0);
-    REQUIRE(::flock(fd, LOCK_EX) == 0);
+    int fd = env.hold("locks", "db");
     {
         SchedulerOptions o = env.options();
         o.stop_timeout = seconds(30);
@@ -330,8 +335,7 @@ TEST_CASE("scheduler: stop lets a running job finish, and gives up on one that d
         CHECK(env.record("db", "snapshot").last_result == JobResult::Ok);
     }
     file.set(job("web", "snapshot", 60));
-    int wfd = ::open((env.pool->paths().state / "locks" / "web").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    REQUIRE(::flock(wfd, LOCK_EX) == 0);
+    int wfd = env.hold("locks", "web");
     SchedulerOptions o = env.options();
     o.stop_timeout = seconds(1);
     auto s = std::make_unique<Scheduler>(*env.pool, o);
@@ -360,9 +364,7 @@ TEST_CASE("scheduler: a job skipped for its volume's running job goes first at t
     Scheduler s(*env.pool, env.options());
     // A CLI restore (say) holds db's lock at both ticks: the job started first waits for it,
     // keeping the volume's job lock, and the other is skipped.
-    int fd = ::open((env.pool->paths().state / "locks" / "db").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    REQUIRE(fd >= 0);
-    REQUIRE(::flock(fd, LOCK_EX) == 0);
+    int fd = env.hold("locks", "db");
     CHECK(s.tick() == 1);
     ::flock(fd, LOCK_UN);
     s.wait_idle();
