@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // JobAction: the ACTION column of the schedule file, parsed strictly (CLI) or leniently (old files).
+#include "model/host_spec.hpp"
+
 #include <buttervolume/error.hpp>
 #include <buttervolume/schedule.hpp>
 
@@ -7,7 +9,6 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <charconv>
 #include <optional>
 
 namespace buttervolume {
@@ -16,47 +17,6 @@ namespace {
 
 constexpr std::string_view valid_actions =
     "snapshot, replicate:HOST[,HOST...], purge:PATTERN, synchronize:HOST[,HOST...], snapshot+purge:PATTERN";
-
-// The HOST rule of replication ("[user@]host[:port]" or an ssh-config alias): the Python
-// project put HOST into a shell, so nothing but these characters, and no leading '-' that
-// ssh would read as an option.
-std::optional<std::string> host_problem(std::string_view spec)
-{
-    auto bad_char = [](std::string_view part) -> std::optional<char> {
-        for (char c : part)
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                  c == '_' || c == '-'))
-                return c;
-        return std::nullopt;
-    };
-    if (spec.empty())
-        return "empty host";
-    if (spec.front() == '-')
-        return "a host may not start with '-'";
-    std::string_view rest = spec;
-    if (auto at = rest.find('@'); at != std::string_view::npos) {
-        if (at == 0)
-            return "empty user before '@'";
-        if (auto c = bad_char(rest.substr(0, at)))
-            return fmt::format("character '{}' not allowed in the user (only A-Z a-z 0-9 . _ -)", *c);
-        rest = rest.substr(at + 1);
-    }
-    if (auto colon = rest.find(':'); colon != std::string_view::npos) {
-        std::string_view port = rest.substr(colon + 1);
-        unsigned value = 0;
-        auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-        if (port.empty() || ec != std::errc() || p != port.data() + port.size() || value == 0 || value > 65535)
-            return fmt::format("bad port '{}' (1 to 65535)", port);
-        rest = rest.substr(0, colon);
-    }
-    if (rest.empty())
-        return "empty host name";
-    if (rest.front() == '-')
-        return "a host name may not start with '-'";
-    if (auto c = bad_char(rest))
-        return fmt::format("character '{}' not allowed in the host (only A-Z a-z 0-9 . _ -)", *c);
-    return std::nullopt;
-}
 
 std::vector<std::string> parse_hosts(std::string_view action, std::string_view list)
 {
@@ -67,8 +27,12 @@ std::vector<std::string> parse_hosts(std::string_view action, std::string_view l
     for (;;) {
         std::size_t comma = list.find(',', start);
         std::string_view host = list.substr(start, comma == std::string_view::npos ? list.npos : comma - start);
-        if (auto why = host_problem(host))
-            throw InvalidArgument(fmt::format("invalid action '{}': host '{}': {}", action, host, *why));
+        // The rule Remote::parse applies when the job runs: what is accepted here can run.
+        try {
+            parse_host_spec(host);
+        } catch (const InvalidArgument& e) {
+            throw InvalidArgument(fmt::format("invalid action '{}': {}", action, e.what()));
+        }
         if (std::find(hosts.begin(), hosts.end(), host) == hosts.end())
             hosts.emplace_back(host);
         if (comma == std::string_view::npos)

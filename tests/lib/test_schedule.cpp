@@ -71,8 +71,8 @@ TEST_CASE("schedule: every action is checked with an error naming it and why", "
     CHECK_THROWS_WITH(JobAction::parse("replicate:"), Contains("no HOST"));
     CHECK_THROWS_WITH(JobAction::parse("replicate"), Contains("needs ':HOST'"));
     CHECK_THROWS_WITH(JobAction::parse("replicate:-oProxyCommand=x"), Contains("may not start with '-'"));
-    CHECK_THROWS_WITH(JobAction::parse("replicate:a;reboot"), Contains("character ';'"));
-    CHECK_THROWS_WITH(JobAction::parse("replicate:a:99999"), Contains("bad port"));
+    CHECK_THROWS_WITH(JobAction::parse("replicate:a;reboot"), Contains("host 'a;reboot': the host name may only hold"));
+    CHECK_THROWS_WITH(JobAction::parse("replicate:a:99999"), Contains("port '99999' is not a number in 1..65535"));
     CHECK_THROWS_WITH(JobAction::parse("synchronize:a,,b"), Contains("empty host"));
     CHECK_THROWS_WITH(JobAction::parse("purge:"), Contains("no PATTERN"));
     CHECK_THROWS_WITH(JobAction::parse("purge:1x"), Contains("purge:1x"));
