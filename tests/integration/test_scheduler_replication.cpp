@@ -82,7 +82,7 @@ TEST_CASE("scheduler replication: a replicate to a host that is down fails, is r
 }
 
 TEST_CASE("scheduler replication: a slow replicate makes its volume's next job wait, skipped and not queued, while "
-          "another volume's job runs; SIGTERM lets it finish",
+          "another volume's job runs; SIGTERM lets it finish, SIGKILL cuts it and it runs again",
           "[scheduler-replication][seams]")
 {
     SchedulerDaemon p;
@@ -121,6 +121,19 @@ TEST_CASE("scheduler replication: a slow replicate makes its volume's next job w
     log = d->log();
     CHECK(occurrences(log, rep + ": ok") == 2);
     // Both snapshots are on the host: the second send was not cut short.
+    CHECK(snapshot_entries(host.root()) == names(p.snapshots("db")));
+
+    // A third one cut short by SIGKILL: nothing half-made on the host, and after the restart
+    // the job (whose end was never recorded) simply runs again.
+    p.write("db", "v3");
+    p.clock.advance(minutes(1));
+    d = p.start();
+    REQUIRE_LOGGED(*d, p.wait_log(*d, rep + ": started"));
+    CHECK(d->stop(SIGKILL) == 128 + SIGKILL);
+    d = p.start();
+    REQUIRE_LOGGED(*d, p.wait_log(*d, rep + ": ok"));
+    CHECK(d->stop() == 0);
+    CHECK(p.count("db") == 3);
     CHECK(snapshot_entries(host.root()) == names(p.snapshots("db")));
 }
 
