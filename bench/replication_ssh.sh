@@ -5,7 +5,8 @@
 # both ends (client: the whole command; server: the receiving process, timed by
 # /usr/bin/time in the forced command or the remote command line), and the time to learn
 # what the remote holds (parent negotiation: one ssh session up to the listing).
-# Usage (root): bench/replication_ssh.sh BUILD_DIR [ROUNDS]
+# Usage (root): bench/replication_ssh.sh BUILD_DIR [ROUNDS]; SMALL=1 makes the snapshot
+# ~120 MiB instead of ~2 GiB, for the negotiation figures alone.
 set -eu
 build=$(realpath "${1:-build}")
 rounds=${2:-2}
@@ -67,11 +68,12 @@ CFG
 done
 sleep 0.5
 
-echo "generating ~2 GiB..." >&2
+echo "generating the snapshot..." >&2
 "$bin" --root "$A" create data >/dev/null
-python3 - "$A/volumes/data" <<'PY'
+python3 - "$A/volumes/data" "${SMALL:-0}" <<'PY'
 import os, random, sys
 root = sys.argv[1]
+small = sys.argv[2] == "1"
 rnd = random.Random(7)
 def write(path, size):
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -79,11 +81,12 @@ def write(path, size):
         left = size
         while left:
             n = min(left, 1 << 20); f.write(os.urandom(n)); left -= n
-for i in range(2000):
+for i in range(20 if small else 2000):
     write(f"{root}/small/d{i % 40:02d}/f{i:04d}", rnd.randint(1, 64) << 10)
 for i in range(120):
-    write(f"{root}/medium/m{i:03d}", 16 << 20)
-write(f"{root}/large/l0", 128 << 20)
+    write(f"{root}/medium/m{i:03d}", (1 << 20) if small else (16 << 20))
+if not small:
+    write(f"{root}/large/l0", 128 << 20)
 PY
 sync
 s1=$("$bin" --root "$A" snapshot data)
@@ -116,19 +119,43 @@ clear_dst() {
     sync
 }
 : > "$work/results"
+# Each timed run starts after the previous one's writeback (sync, a btrfs sync of both
+# filesystems, a pause), and the tools take turns going first: run unisolated, whichever ran
+# second paid for the first one's writeback.
+settle() {
+    sync
+    btrfs filesystem sync "$work/src" >/dev/null
+    btrfs filesystem sync "$work/dst" >/dev/null
+    sleep 2
+}
+full_ours() { run "full-ours" "$bin" --root "$A" send --ssh-config "$work/ssh_config" ours "$s1" --json >> "$work/results"; cp "$work/out" "$work/json-full-$r"; }
+full_pipe() { run "full-pipe" sh -c "btrfs send -q '$A/snapshots/$s1' | ssh $ssh_cfg progs \"/usr/bin/time -f '$timefmt' -o $work/remote.time btrfs receive -q $PROGS/snapshots\"" >> "$work/results"; }
+incr_ours() { run "incr-ours" "$bin" --root "$A" send --ssh-config "$work/ssh_config" ours "$s2" --json >> "$work/results"; cp "$work/out" "$work/json-incr-$r"; }
+incr_pipe() { run "incr-pipe" sh -c "btrfs send -q -p '$A/snapshots/$s1' '$A/snapshots/$s2' | ssh $ssh_cfg progs \"/usr/bin/time -f '$timefmt' -o $work/remote.time btrfs receive -q $PROGS/snapshots\"" >> "$work/results"; }
 for r in $(seq 1 "$rounds"); do
     clear_dst
-    run "full-ours" "$bin" --root "$A" send --ssh-config "$work/ssh_config" ours "$s1" --json >> "$work/results"
-    cp "$work/out" "$work/json-full-$r"
-    run "full-pipe" sh -c "btrfs send -q '$A/snapshots/$s1' | ssh $ssh_cfg progs \"/usr/bin/time -f '$timefmt' -o $work/remote.time btrfs receive -q $PROGS/snapshots\"" >> "$work/results"
-    run "incr-ours" "$bin" --root "$A" send --ssh-config "$work/ssh_config" ours "$s2" --json >> "$work/results"
-    cp "$work/out" "$work/json-incr-$r"
-    run "incr-pipe" sh -c "btrfs send -q -p '$A/snapshots/$s1' '$A/snapshots/$s2' | ssh $ssh_cfg progs \"/usr/bin/time -f '$timefmt' -o $work/remote.time btrfs receive -q $PROGS/snapshots\"" >> "$work/results"
+    settle
+    if [ $((r % 2)) = 1 ]; then
+        full_ours; settle; full_pipe; settle; incr_ours; settle; incr_pipe
+    else
+        full_pipe; settle; full_ours; settle; incr_pipe; settle; incr_ours
+    fi
 done
-# Negotiation alone: a send of a snapshot the remote already holds is one session up to the listing.
+# Negotiation alone: a send of a snapshot the remote already holds is one session up to the
+# listing. Once connecting anew each time, once sharing a connection (--ssh-persist: the first
+# send opens it, the nine after it ride on it); and ssh's own connection for reference.
 : > "$work/nego"
+: > "$work/nego-shared"
+: > "$work/connect"
 for r in $(seq 1 10); do
     "$bin" --root "$A" send --ssh-config "$work/ssh_config" ours "$s2" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["NegotiateSeconds"])' >> "$work/nego"
+done
+for r in $(seq 1 10); do
+    "$bin" --root "$A" send --ssh-config "$work/ssh_config" --ssh-persist 30 ours "$s2" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["NegotiateSeconds"])' >> "$work/nego-shared"
+done
+ssh -F "$work/ssh_config" -o "ControlPath=$A/state/ssh/%C" -O exit ours 2>/dev/null || true
+for r in $(seq 1 10); do
+    /usr/bin/time -f "%e" -a -o "$work/connect" ssh -F "$work/ssh_config" progs true
 done
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -143,3 +170,5 @@ for c in full-ours full-pipe incr-ours incr-pipe; do
 done
 echo "ours full, incremental (JSON of the last round):"; cat "$work/json-full-$rounds" "$work/json-incr-$rounds"
 echo "negotiation (one ssh session to the listing), median of 10: $(median < "$work/nego") s"
+echo "negotiation sharing a connection (--ssh-persist), median of sends 2-10: $(tail -n +2 "$work/nego-shared" | median) s (first: $(head -1 "$work/nego-shared") s)"
+echo "ssh connection alone ('ssh host true'), median of 10: $(median < "$work/connect") s"

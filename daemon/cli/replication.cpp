@@ -24,6 +24,7 @@ std::vector<OptionSpec> ssh_options()
     return {{"ssh-config", 0, "FILE", "ssh config file (env BUTTERVOLUME_SSH_CONFIG, else <root>/ssh/config, else ~/.ssh/config)"},
             {"identity", 'i', "FILE", "private key to authenticate with"},
             {"port", 'p', "N", "ssh port, unless HOST says host:port (env SSH_PORT)"},
+            {"ssh-persist", 0, "SECONDS", "share one ssh connection per host, kept open SECONDS after its last use (env BUTTERVOLUME_SSH_PERSIST; default 0: connect anew each time)"},
             {"json", 0, "", "print the result as JSON"}};
 }
 
@@ -40,6 +41,13 @@ Remote remote_from(const Context& ctx, const Args& args, std::string_view host)
         if (ec != std::errc() || end != v->data() + v->size() || p == 0 || p > 65535)
             throw UsageError(fmt::format("--port takes a number in 1..65535, not '{}'", printable(*v)));
         s.port = static_cast<std::uint16_t>(p);
+    }
+    if (auto v = args.value("ssh-persist")) {
+        unsigned secs = 0;
+        auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), secs);
+        if (ec != std::errc() || end != v->data() + v->size() || secs > 86400)
+            throw UsageError(fmt::format("--ssh-persist takes a number of seconds in 0..86400, not '{}'", printable(*v)));
+        s.control_persist = std::chrono::seconds(secs);
     }
     if (auto v = args.value("remote-path"))
         s.remote_path = *v;

@@ -35,11 +35,20 @@ struct BV_EXPORT RemoteSettings {
     int alive_count_max = 4;
     /// The client program (tests may point it elsewhere; never run through a shell).
     std::string ssh_program = "ssh";
+    /// Connection sharing: above zero, ssh keeps one master connection per host (ControlMaster,
+    /// its socket in control_dir) open this long after its last use, so the next command to
+    /// that host skips the ssh handshake. Zero: each command connects anew. Unset: as
+    /// resolve_remote_settings finds it (zero when nothing says otherwise).
+    std::optional<std::chrono::seconds> control_persist;
+    /// Where the master connections' sockets are (resolve_remote_settings: <root>/state/ssh).
+    std::optional<std::filesystem::path> control_dir;
 };
 
 /// Fills what flags left unset, in order: the environment (BUTTERVOLUME_SSH_CONFIG, the Python
-/// project's SSH_PORT), then <root>/ssh/config when that file exists; anything still unset is
-/// left to the user's own ssh config. Throws InvalidArgument for a bad SSH_PORT.
+/// project's SSH_PORT, BUTTERVOLUME_SSH_PERSIST: seconds to keep a shared connection, which
+/// puts control_dir at <root>/state/ssh), then <root>/ssh/config when that file exists;
+/// anything still unset is left to the user's own ssh config. Throws InvalidArgument for a bad
+/// SSH_PORT or BUTTERVOLUME_SSH_PERSIST.
 BV_EXPORT RemoteSettings resolve_remote_settings(RemoteSettings flags, const PoolPaths& paths);
 
 /// One remote host: "[user@]host[:port]" or an alias of the ssh config.

@@ -99,6 +99,9 @@ class BV_EXPORT StreamReader {
 public:
     /// Reads from fd (not owned; a pipe, socket or file).
     explicit StreamReader(int fd);
+    /// Reads from fd after the bytes already read from it (copied; at most 1 MiB), as a
+    /// receiver that first peeked at the stream's opening command does.
+    StreamReader(int fd, std::span<const std::uint8_t> already_read);
     /// Reads from memory (not copied; must outlive the reader).
     explicit StreamReader(std::span<const std::uint8_t> memory);
     ~StreamReader();

@@ -131,7 +131,7 @@ RestoreResult Pool::restore(std::string_view source, std::optional<std::string_v
     } catch (...) {
         tmp.discard();
         if (change)
-            change->finish(); // the safety snapshot exists
+            change->finish([&] { return p.snapshots.count(t); }); // the safety snapshot exists
         throw;
     }
     test_kill_point("restore:exchanged");
@@ -140,7 +140,7 @@ RestoreResult Pool::restore(std::string_view source, std::optional<std::string_v
     if (!old)
         p.mounts.forget(t);
     if (change)
-        change->finish();
+        change->finish([&] { return p.snapshots.count(t); });
     return result;
 }
 

@@ -81,13 +81,30 @@ void SnapshotRecords::Change::recounted(std::size_t n, const std::function<bool(
     std::erase_if(rec_.safety, [&](const std::string& s) { return !present(s); });
 }
 
-void SnapshotRecords::Change::finish()
+namespace {
+
+// A count that fails (a folder that cannot be read) leaves the count unknown: the change
+// itself happened, and the next reader counts.
+std::optional<std::size_t> count_or_unknown(const std::function<std::size_t()>& count_now)
+{
+    try {
+        return count_now();
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+} // namespace
+
+void SnapshotRecords::Change::finish(const std::function<std::size_t()>& count_now)
 {
     if (recounted_)
         rec_.count = recounted_;
     else if (before_)
         rec_.count = *before_ + added_ - std::min(*before_ + added_, removed_);
-    else if (removed_ == 0)
+    else if (count_now)
+        rec_.count = count_or_unknown(count_now);
+    if (!rec_.count && removed_ == 0)
         return; // unknown before and after, no safety name dropped: the file already says so
     records_.write(volume_, rec_);
 }

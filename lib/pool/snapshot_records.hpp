@@ -58,8 +58,10 @@ public:
         void recounted(std::size_t n, const std::function<bool(const std::string&)>& present);
         /// The record as it stands (safety names included).
         const SnapshotRecord& record() const { return rec_; }
-        /// Writes the new count (known when it was known before, or recounted).
-        void finish();
+        /// Writes the new count: known when it was known before, or recounted, or else what
+        /// count_now() says (a count of snapshots/ taken after the change, under the lock), so
+        /// a volume's first change makes its count known and later reads need no scan.
+        void finish(const std::function<std::size_t()>& count_now = {});
 
     private:
         const SnapshotRecords& records_;

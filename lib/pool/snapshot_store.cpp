@@ -12,6 +12,7 @@
 #include <dirent.h>
 
 #include <algorithm>
+#include <ctime>
 #include <map>
 
 namespace buttervolume {
@@ -32,6 +33,34 @@ std::vector<SnapshotName> SnapshotStore::scan(std::optional<std::string_view> vo
             out.push_back(std::move(*sn));
     });
     return out;
+}
+
+std::size_t SnapshotStore::count(std::string_view volume) const
+{
+    const Dir& dir = layout_.snapshots();
+    std::lock_guard lock(counts_.mutex);
+    struct stat st;
+    if (::fstat(dir.fd(), &st) != 0)
+        throw_errno(fmt::format("stat {}", dir.path().native()));
+    if (!counts_.valid || st.st_ctim.tv_sec != counts_.ctime.tv_sec || st.st_ctim.tv_nsec != counts_.ctime.tv_nsec) {
+        counts_.of.clear();
+        dir.for_each([&](std::string_view entry, unsigned char type) {
+            if (type != DT_DIR && type != DT_UNKNOWN)
+                return;
+            auto sn = parse_snapshot_name(entry);
+            if (sn && btrfs::is_subvolume_at(dir.fd(), std::string(entry).c_str()))
+                ++counts_.of[sn->volume];
+        });
+        counts_.ctime = st.st_ctim;
+        // A change within the clock's granularity after the fstat could leave the ctime as it
+        // was: a folder changed in the last second is counted again next time (as git does
+        // with racily clean files).
+        struct timespec now;
+        ::clock_gettime(CLOCK_REALTIME, &now);
+        counts_.valid = now.tv_sec - st.st_ctim.tv_sec > 1;
+    }
+    auto it = counts_.of.find(std::string(volume));
+    return it == counts_.of.end() ? 0 : it->second;
 }
 
 std::optional<Snapshot> SnapshotStore::read(const SnapshotName& sn, bool quota_on, const SnapshotRecord& record) const

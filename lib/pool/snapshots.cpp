@@ -20,7 +20,7 @@ Snapshot Pool::snapshot(std::string_view volume)
     SnapshotRecords::Change change(p.records, volume);
     std::string name = p.snapshots.take(source.get(), volume);
     change.added();
-    change.finish();
+    change.finish([&] { return p.snapshots.count(volume); });
     auto s = p.snapshots.read(*parse_snapshot_name(name), p.quota.enabled(), change.record());
     if (!s)
         throw NotFound(fmt::format("snapshot '{}' vanished right after it was made", name));
@@ -66,7 +66,7 @@ void Pool::remove_snapshot(std::string_view name)
     SnapshotRecords::Change change(p.records, sn.volume);
     p.snapshots.remove(n);
     change.removed(n);
-    change.finish();
+    change.finish([&] { return p.snapshots.count(sn.volume); });
 }
 
 std::size_t Pool::snapshot_count(std::string_view volume) const
@@ -75,14 +75,10 @@ std::size_t Pool::snapshot_count(std::string_view volume) const
     const Impl& p = *impl_;
     if (auto known = p.records.read(volume).count)
         return *known;
-    // No record yet (or an interrupted change): count once, and keep the result when the
-    // volume is idle.
-    VolumeLock lock = p.layout.try_lock(volume);
-    std::size_t n = p.snapshots.scan(volume).size();
-    // Get calls this: an fsync here cost ~1 ms per first Get of each volume.
-    if (lock.held())
-        p.records.store_count(volume, n, false);
-    return n;
+    // No record (a volume nothing changed since it came from elsewhere), or an interrupted
+    // change: the store's count of every volume, from one pass over snapshots/. Nothing is
+    // written, so a Get works on a full or read-only pool.
+    return p.snapshots.count(volume);
 }
 
 } // namespace buttervolume

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// receive_one_snapshot: peeks the first command, then feeds the native receiver through a pipe.
+// receive_one_snapshot: peeks the first command, then the native receiver reads on from the same fd.
 #include "guarded_receive.hpp"
 
 #include "btrfs/subvolume.hpp"
@@ -9,15 +9,12 @@
 #include <buttervolume/stream.hpp>
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <memory>
-#include <thread>
 #include <vector>
 
 namespace buttervolume::replication {
@@ -56,67 +53,6 @@ std::uint64_t drain(int fd)
         if (n <= 0)
             return total;
         total += static_cast<std::uint64_t>(n);
-    }
-}
-
-// Copies prefix then the rest of in_fd into out_fd (a pipe): splice moves pages without a
-// copy through user space; a plain read/write loop when the input cannot be spliced.
-void feed(const std::vector<std::uint8_t>& prefix, int in_fd, int out_fd, std::atomic<std::uint64_t>& bytes,
-          std::string& error)
-{
-    sigset_t pipe_set;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
-    try {
-        std::size_t off = 0;
-        while (off < prefix.size()) {
-            ssize_t n = ::write(out_fd, prefix.data() + off, prefix.size() - off);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                return; // the receiver stopped: it reports why
-            off += static_cast<std::size_t>(n);
-        }
-        bool use_splice = true;
-        std::vector<char> buf;
-        for (;;) {
-            ssize_t n;
-            if (use_splice) {
-                n = ::splice(in_fd, nullptr, out_fd, nullptr, 1 << 20, SPLICE_F_MOVE | SPLICE_F_MORE);
-                if (n < 0 && errno == EINVAL) {
-                    use_splice = false;
-                    buf.resize(1 << 20);
-                    continue;
-                }
-                if (n < 0 && errno == EPIPE)
-                    return;
-            } else {
-                n = ::read(in_fd, buf.data(), buf.size());
-                if (n > 0) {
-                    std::size_t w = 0;
-                    while (w < static_cast<std::size_t>(n)) {
-                        ssize_t m = ::write(out_fd, buf.data() + w, static_cast<std::size_t>(n) - w);
-                        if (m < 0 && errno == EINTR)
-                            continue;
-                        if (m < 0)
-                            return;
-                        w += static_cast<std::size_t>(m);
-                    }
-                }
-            }
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0) {
-                error = fmt::format("read the send stream: {}", std::strerror(errno));
-                return;
-            }
-            if (n == 0)
-                return;
-            bytes += static_cast<std::uint64_t>(n);
-        }
-    } catch (...) {
-        error = "feeding the receiver failed";
     }
 }
 
@@ -182,38 +118,12 @@ GuardedReceive receive_one_snapshot(Pool& pool, int in_fd,
         return out;
     }
 
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) < 0)
-        throw_errno("receive: pipe");
-    UniqueFd rd(fds[0]);
-    ::fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
-    // Shared with the feeder, which may outlive a failed receive while blocked reading a
-    // sender that has not noticed yet: it is detached then, and ends at the input's end.
-    struct Feed {
-        std::vector<std::uint8_t> prefix;
-        UniqueFd pipe_in;
-        std::atomic<std::uint64_t> bytes{0};
-        std::string error;
-    };
-    auto state = std::make_shared<Feed>();
-    state->prefix = std::move(first.bytes);
-    state->pipe_in.reset(fds[1]);
-    state->bytes = state->prefix.size();
-    std::thread feeder([state, in_fd] {
-        feed(state->prefix, in_fd, state->pipe_in.get(), state->bytes, state->error);
-        state->pipe_in.reset();
-    });
-    std::vector<ReceivedSnapshot> got_snaps;
-    try {
-        got_snaps = pool.receive(rd.get(), opts);
-    } catch (...) {
-        rd.reset();
-        feeder.detach();
-        throw;
-    }
-    rd.reset();
-    feeder.join();
-    out.bytes = state->bytes;
+    // The receiver reads on from in_fd after the bytes peeked at here: no second pipe, no
+    // feeder thread (sshd hands the stream over in small pieces; each had to wake two threads
+    // and cross two pipes, twice btrfs receive's CPU on the receiving host).
+    stream::StreamReader reader(in_fd, first.bytes);
+    std::vector<ReceivedSnapshot> got_snaps = pool.receive(reader, opts);
+    out.bytes = reader.position();
     bool extra = got_snaps.size() != 1 || got_snaps[0].name != first.name;
     if (extra) {
         for (const auto& r : got_snaps)

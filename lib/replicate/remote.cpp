@@ -7,12 +7,16 @@
 
 #include <buttervolume/error.hpp>
 
+#include "base/sys.hpp"
+
 #include <fmt/format.h>
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 
 namespace buttervolume {
 
@@ -46,6 +50,11 @@ std::vector<std::string> Remote::ssh_argv(std::string_view remote_command) const
         argv.push_back("-o");
         argv.push_back("IdentitiesOnly=yes");
     }
+    if (s.control_dir && s.control_persist && s.control_persist->count() > 0) {
+        // %C: a hash of host, port and user, short enough for a socket path.
+        argv.insert(argv.end(), {"-o", "ControlMaster=auto", "-o", fmt::format("ControlPath={}/%C", s.control_dir->native()),
+                                 "-o", fmt::format("ControlPersist={}", s.control_persist->count())});
+    }
     if (auto p = port ? port : s.port) {
         argv.push_back("-p");
         argv.push_back(std::to_string(*p));
@@ -76,6 +85,20 @@ RemoteSettings resolve_remote_settings(RemoteSettings flags, const PoolPaths& pa
             if (!flags.port)
                 throw InvalidArgument(fmt::format("SSH_PORT '{}' is not a port number in 1..65535", env));
         }
+    if (!flags.control_persist)
+        if (const char* env = std::getenv("BUTTERVOLUME_SSH_PERSIST"); env && *env) {
+            unsigned secs = 0;
+            auto [end, ec] = std::from_chars(env, env + std::strlen(env), secs);
+            if (ec != std::errc() || *end != '\0' || secs > 86400)
+                throw InvalidArgument(fmt::format("BUTTERVOLUME_SSH_PERSIST '{}' is not a number of seconds in 0..86400",
+                                                  env));
+            flags.control_persist = std::chrono::seconds(secs);
+        }
+    if (flags.control_persist && flags.control_persist->count() > 0 && !flags.control_dir) {
+        flags.control_dir = paths.state / "ssh";
+        if (::mkdir(flags.control_dir->c_str(), 0700) != 0 && errno != EEXIST)
+            throw_errno(fmt::format("create the ssh connection folder {}", flags.control_dir->native()));
+    }
     if (!flags.ssh_config) {
         auto own = paths.root / "ssh" / "config";
         struct stat st;

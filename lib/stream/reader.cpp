@@ -166,6 +166,15 @@ StreamReader::StreamReader(int fd) : fd_(fd), owned_(new std::uint8_t[buffer_siz
     buf_ = owned_.get();
 }
 
+StreamReader::StreamReader(int fd, std::span<const std::uint8_t> already_read) : StreamReader(fd)
+{
+    if (already_read.size() > max_payload_v2 + header_size + cmd_header_size)
+        throw InvalidArgument(fmt::format("stream reader: {} bytes already read, more than a stream's opening command",
+                                          already_read.size()));
+    std::memcpy(owned_.get(), already_read.data(), already_read.size());
+    end_ = already_read.size();
+}
+
 StreamReader::StreamReader(std::span<const std::uint8_t> memory)
     : buf_(memory.data()), cap_(memory.size()), end_(memory.size()), eof_(true)
 {

@@ -138,7 +138,7 @@ bool SshHost::spawn_sshd()
     return false;
 }
 
-void SshHost::stop_sshd()
+void SshHost::stop_listening()
 {
     if (sshd_ > 0) {
         ::kill(sshd_, SIGTERM);
@@ -147,7 +147,7 @@ void SshHost::stop_sshd()
     }
 }
 
-void SshHost::start_sshd()
+void SshHost::start_listening()
 {
     if (sshd_ < 0 && !spawn_sshd())
         throw std::runtime_error("sshd did not start again: " + read_text(dir_ / "sshd.log"));
@@ -162,7 +162,7 @@ void SshHost::delay_sessions(std::chrono::seconds delay)
 
 SshHost::~SshHost()
 {
-    stop_sshd();
+    stop_listening();
     std::error_code ec;
     fs::remove_all(dir_, ec);
 }

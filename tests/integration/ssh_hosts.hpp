@@ -36,11 +36,11 @@ public:
     std::uint16_t port() const { return port_; }
     /// The sshd's host public key line ("ssh-ed25519 AAAA...").
     const std::string& host_key() const { return host_key_; }
-
-    /// Stops the sshd: connections are refused, as by a host that is down.
-    void stop_sshd();
-    /// Starts it again on the same port and host key. Throws when it does not come up.
-    void start_sshd();
+    /// Stops the sshd listening: new connections are refused, open ones go on.
+    void stop_listening();
+    /// Starts it again on the same port and host key (a host back up). Throws when it does not
+    /// come up.
+    void start_listening();
     /// Every later session first waits `delay` (a slow link or a busy host): the forced command
     /// of the authorized_keys line gets a sleep in front.
     void delay_sessions(std::chrono::seconds delay);

@@ -205,3 +205,42 @@ TEST_CASE("replication: ssh settings come from flags, then the environment, then
     CHECK(flag.status == 0);
     CHECK(fs::exists(b.snapshots() / s2));
 }
+
+TEST_CASE("replication: --ssh-persist shares one connection per host; 0 connects anew", "[replication]")
+{
+    LocalPool a;
+    SshHost b("node-mux", KeyMode::ServeSsh);
+    put_file(a.root(), "db", "f", "x");
+    std::string s1 = take_snapshot(a.root(), "db");
+    const std::string cfg = ssh_client().config().native();
+    const std::string path = "ControlPath=" + (a.root() / "state" / "ssh" / "%C").native();
+    // Whatever happens below, the master connection does not outlive the test.
+    struct Master {
+        std::vector<std::string> exit;
+        ~Master() { run(exit); }
+    } master{{"ssh", "-F", cfg, "-o", path, "-O", "exit", b.alias()}};
+
+    RunResult r1 = send_to(a.root(), b.alias(), s1, {"--ssh-persist", "30"});
+    INFO(r1.err);
+    REQUIRE(r1.status == 0);
+    CHECK(run({"ssh", "-F", cfg, "-o", path, "-O", "check", b.alias()}).status == 0);
+    // The next send to b rides on that connection: it works with b's sshd no longer listening.
+    b.stop_listening();
+    put_file(a.root(), "db", "g", "y");
+    std::string s2 = take_snapshot(a.root(), "db");
+    RunResult r2 = send_to(a.root(), b.alias(), s2, {"--ssh-persist", "30", "--json"});
+    INFO(r2.err);
+    REQUIRE(r2.status == 0);
+    CHECK(r2.out.find(fmt::format("\"Parent\":\"{}\"", s1)) != std::string::npos);
+    CHECK(read_file(b.snapshots() / s2 / "g") == "y");
+    // --ssh-persist 0 (over the environment's setting) connects anew, and b refuses that.
+    std::string s3 = take_snapshot(a.root(), "db");
+    RunResult r3 = bv(a.root(), {"send", "--ssh-config", cfg, "--ssh-persist", "0", b.alias(), s3},
+                      {"BUTTERVOLUME_SSH_PERSIST=30"});
+    CHECK(r3.status == 1);
+    CHECK(!fs::exists(b.snapshots() / s3));
+    // A bad value is a usage error naming it.
+    RunResult bad = send_to(a.root(), b.alias(), s3, {"--ssh-persist", "soon"});
+    CHECK(bad.status != 0);
+    CHECK(bad.err.find("'soon'") != std::string::npos);
+}

@@ -40,7 +40,7 @@ TEST_CASE("scheduler replication: a replicate to a host that is down fails, is r
     p.create("db");
     p.write("db", "v1");
     SshHost host("sched-down", KeyMode::ServeSsh);
-    host.stop_sshd();
+    host.stop_listening();
     const std::string action = "replicate:" + host.alias();
     REQUIRE(p.bv({"schedule", action, "60", "db"}).status == 0);
     auto d = p.start();
@@ -65,7 +65,7 @@ TEST_CASE("scheduler replication: a replicate to a host that is down fails, is r
     // Retried with the same snapshot: the volume did not change.
     CHECK(names(p.snapshots("db")) == taken);
 
-    host.start_sshd();
+    host.start_listening();
     p.clock.advance(minutes(1));
     p.ticks();
     CHECK(p.job("db", action)["Failures"] == "2");

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 using namespace buttervolume;
 using namespace buttervolume::stream;
 
@@ -251,4 +253,34 @@ TEST_CASE("stream: streams back to back are read in turn", "[stream]")
     CHECK(ends == 2);
     CHECK(r.streams() == 2);
     CHECK(r.version() == 2);
+}
+
+TEST_CASE("stream: a reader given the bytes already read from its fd reads on after them", "[stream]")
+{
+    UtcZone utc;
+    auto bytes = load("full-v2.stream");
+    auto expected = load("full-v2.dump");
+    // Every split point inside the opening command and a bit beyond, as a peeking receiver
+    // would leave it: the prefix in memory, the rest still in a pipe.
+    for (std::size_t split : {std::size_t(0), std::size_t(1), std::size_t(17), std::size_t(27), std::size_t(100),
+                              bytes.size() / 2, bytes.size()}) {
+        INFO(split);
+        int fds[2];
+        REQUIRE(::pipe(fds) == 0);
+        std::size_t rest = bytes.size() - split;
+        REQUIRE(rest < 65536); // fits the pipe: written before reading
+        REQUIRE(::write(fds[1], bytes.data() + split, rest) == static_cast<ssize_t>(rest));
+        ::close(fds[1]);
+        StreamReader r(fds[0], std::span<const std::uint8_t>(bytes.data(), split));
+        std::string out;
+        dump_stream(r, [&](std::string_view l) {
+            out.append(l);
+            out.push_back('\n');
+        });
+        ::close(fds[0]);
+        CHECK(out == std::string(expected.begin(), expected.end()));
+        CHECK(r.position() == bytes.size());
+    }
+    std::vector<std::uint8_t> huge(3 << 20);
+    CHECK_THROWS_AS(StreamReader(-1, std::span<const std::uint8_t>(huge.data(), huge.size())), InvalidArgument);
 }
