@@ -3,9 +3,11 @@
 #include "cli/command.hpp"
 #include "common/log.hpp"
 #include "plugin/server.hpp"
+#include "scheduler_component.hpp"
 #include "service.hpp"
 
 #include <buttervolume/error.hpp>
+#include <buttervolume/settings.hpp>
 
 #include <cstdlib>
 #include <memory>
@@ -14,10 +16,18 @@ namespace buttervolume::cli {
 
 namespace {
 
+// The bound on running jobs after SIGTERM: below systemd's TimeoutStopSec (30 s in
+// packaging/systemd), so the daemon ends on its own terms, not by SIGKILL.
+constexpr std::chrono::seconds job_stop_timeout{20};
+
 int run(Context& ctx, const Args& args)
 {
+    // BUTTERVOLUME_TIMER, LOGLEVEL, SSH_PORT, MIN_FREE: environment, then config/config.ini.
+    // A bad value stops here, before anything starts, naming where it came from.
+    Settings settings = load_settings(ctx.paths);
     try {
-        common::set_log_level(common::parse_log_level(args.value("log-level").value_or("info")));
+        std::string level = args.value("log-level").value_or(settings.log_level.empty() ? "info" : settings.log_level);
+        common::set_log_level(common::parse_log_level(level));
     } catch (const InvalidArgument& e) {
         throw UsageError(e.what());
     }
@@ -32,6 +42,14 @@ int run(Context& ctx, const Args& args)
     Pool& pool = ctx.pool();
     // Before any thread exists: the service takes SIGTERM and SIGINT for the whole process.
     Service service;
+    SchedulerOptions sched;
+    sched.tick = settings.timer;
+    sched.min_free_percent = settings.min_free_percent;
+    sched.ssh_port = settings.ssh_port;
+    sched.stop_timeout = job_stop_timeout;
+    // Added first, so stopped last: the plugin server has removed its socket when the
+    // scheduler's bounded wait for running jobs begins (and may end the process).
+    service.add(std::make_unique<SchedulerComponent>(pool, sched));
     service.add(std::make_unique<plugin::PluginServer>(pool, options));
     return service.run();
 }
@@ -53,10 +71,15 @@ void add_run_command(std::vector<Command>& out)
                    "A stale socket file is replaced; the socket is created with mode 0660. Under\n"
                    "systemd socket activation (buttervolume.socket) the passed socket is used\n"
                    "instead and --socket is ignored. One line per request goes to stderr:\n"
-                   "endpoint, volume, result and milliseconds.",
+                   "endpoint, volume, result and milliseconds.\n\n"
+                   "It also runs the scheduled jobs of <root>/config/schedule.csv (see `schedule`)\n"
+                   "every BUTTERVOLUME_TIMER seconds (default 60). Settings come from the environment,\n"
+                   "then from [DEFAULT] in <root>/config/config.ini: TIMER, LOGLEVEL, SSH_PORT,\n"
+                   "MIN_FREE (free-space floor of snapshot jobs, percent, default 5). SIGTERM lets\n"
+                   "running jobs finish (up to 20 s), then exits.",
                    {{"socket", 0, "PATH",
                      "socket path (env BUTTERVOLUME_SOCKET, default /run/docker/plugins/btrfs.sock)"},
-                    {"log-level", 0, "LEVEL", "debug (adds request and reply bodies), info, warn, error; default info"}},
+                    {"log-level", 0, "LEVEL", "debug (adds request and reply bodies), info, warn, error; default LOGLEVEL, else info"}},
                    0, 0, run});
 }
 // clang-format on

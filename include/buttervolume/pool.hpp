@@ -163,6 +163,13 @@ public:
     /// Throws InvalidArgument for a bad name.
     std::size_t snapshot_count(std::string_view volume) const;
 
+    /// The newest snapshot of volume when the volume has not changed since it was taken (its
+    /// btrfs generation, after committing pending writes, is that snapshot's creation
+    /// transaction); nullopt when it changed or has no snapshot taken of it here (received and
+    /// pre-restore snapshots do not count). A scheduler skips an unchanged volume with it.
+    /// Throws InvalidArgument for a bad name, NotFound when the volume does not exist.
+    std::optional<Snapshot> unchanged_since_snapshot(std::string_view volume) const;
+
     // Streams (lib/pool/transfer.cpp).
 
     /// Writes the send stream of snapshot (an entry of snapshots/: "<volume>@<ts>", or the name

@@ -2,6 +2,7 @@
 // Parsing and printing of volume options and sizes.
 #include "base/printable.hpp"
 #include "base/sys.hpp"
+#include "base/text.hpp"
 
 #include <buttervolume/names.hpp>
 #include <buttervolume/options.hpp>
@@ -16,9 +17,7 @@ namespace buttervolume {
 namespace {
 std::string lower(std::string_view s)
 {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
+    return ascii_lower(s);
 }
 
 bool parse_bool(const std::string& key, const std::string& value)

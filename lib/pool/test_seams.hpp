@@ -10,6 +10,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #endif
 
@@ -30,9 +31,18 @@ inline void test_kill_point([[maybe_unused]] std::string_view step)
 
 /// The current time; in a test build, BUTTERVOLUME_TEST_NOW (a snapshot timestamp, UTC) when
 /// set: tests use it to make two snapshots in one microsecond and to purge at a chosen time.
+/// BUTTERVOLUME_TEST_NOW_FILE names a file holding such a timestamp, read at every call: a
+/// test moves a running daemon's clock (its scheduler, its snapshot names) by rewriting it.
 inline std::chrono::system_clock::time_point test_now()
 {
 #if BV_TEST_SEAMS
+    if (const char* file = std::getenv("BUTTERVOLUME_TEST_NOW_FILE")) {
+        std::ifstream in(file);
+        std::string text;
+        if (in >> text)
+            if (auto sn = parse_snapshot_name("t@" + text))
+                return sn->utc;
+    }
     if (const char* fixed = std::getenv("BUTTERVOLUME_TEST_NOW"))
         if (auto sn = parse_snapshot_name(std::string("t@") + fixed))
             return sn->utc;

@@ -4,6 +4,7 @@
 
 #include "btrfs/subvolume.hpp"
 #include "base/sys.hpp"
+#include "base/text.hpp"
 #include "base/child_process.hpp"
 
 #include <fcntl.h>
@@ -13,18 +14,6 @@
 namespace buttervolume::replication {
 
 namespace {
-
-std::vector<std::string_view> split_tabs(std::string_view line)
-{
-    std::vector<std::string_view> out;
-    for (;;) {
-        auto tab = line.find('\t');
-        out.push_back(line.substr(0, tab));
-        if (tab == std::string_view::npos)
-            return out;
-        line.remove_prefix(tab + 1);
-    }
-}
 
 std::string dash(const std::string& s)
 {

@@ -3,8 +3,10 @@
 #include "targets.hpp"
 
 #include "base/sys.hpp"
+#include "model/schedule_names.hpp"
 
 #include <buttervolume/replication.hpp>
+#include <buttervolume/schedule.hpp>
 #include <buttervolume/snapshot.hpp>
 
 #include <dirent.h>
@@ -41,22 +43,21 @@ void for_each_line(const std::string& text, F&& f)
     }
 }
 
-// Hosts named by replicate:<host> jobs of volume in config/schedule.csv (Name,Action,Timer,Active).
+// Hosts named by the replicate jobs of volume in config/schedule.csv, paused ones included (a
+// paused job, or a globally paused schedule, still means the host wants its next parent). Read
+// with the one parser of the schedule file: an action with several hosts is a quoted CSV field
+// ("replicate:a,b"), which splitting lines at commas would cut in two.
 std::set<std::string> scheduled_hosts(const PoolPaths& paths, std::string_view volume)
 {
     std::set<std::string> out;
     std::string text;
     UniqueFd cfg = try_open_dir_at(AT_FDCWD, paths.config.c_str(), paths.config.native());
-    if (!cfg || !read_file_at(cfg.get(), "schedule.csv", text))
+    if (!cfg || (!read_file_at(cfg.get(), schedule_file_name, text) &&
+                 !read_file_at(cfg.get(), paused_schedule_file_name, text)))
         return out;
-    for_each_line(text, [&](std::string_view line) {
-        auto c1 = line.find(',');
-        if (c1 == std::string_view::npos || line.substr(0, c1) != volume)
-            return;
-        auto action = line.substr(c1 + 1, line.find(',', c1 + 1) - c1 - 1);
-        if (action.starts_with("replicate:"))
-            out.emplace(action.substr(10));
-    });
+    for (const auto& job : parse_schedule(text).jobs)
+        if (job.volume == volume && job.action.kind == JobKind::Replicate)
+            out.insert(job.action.hosts.begin(), job.action.hosts.end());
     return out;
 }
 

@@ -112,40 +112,45 @@ SshHost::SshHost(std::string alias, KeyMode mode, std::uint64_t fs_size) : alias
     }
     for (int attempt = 0; attempt < 5 && sshd_ < 0; ++attempt) {
         port_ = free_port();
-        std::ofstream(dir_ / "sshd_config")
-            << fmt::format("Port {}\nListenAddress 127.0.0.1\nHostKey {}/host_key\nPidFile none\n"
-                           "AuthorizedKeysFile {}/authorized_keys\nPermitRootLogin prohibit-password\n"
-                           "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
-                           "StrictModes no\nPrintMotd no\nLogLevel ERROR\nAcceptEnv none\n{}",
-                           port_, dir_.native(), dir_.native(), shell_path_);
-        std::string cfg = (dir_ / "sshd_config").native();
-        std::string log = (dir_ / "sshd.log").native();
-        std::vector<std::string> argv{"/usr/sbin/sshd", "-D", "-e", "-f", cfg, "-E", log};
-        std::vector<char*> cargv;
-        for (auto& a : argv)
-            cargv.push_back(a.data());
-        cargv.push_back(nullptr);
-        pid_t pid;
-        if (::posix_spawn(&pid, argv[0].c_str(), nullptr, nullptr, cargv.data(), environ) != 0)
-            throw std::runtime_error("cannot start sshd");
-        for (int i = 0; i < 200; ++i) {
-            if (accepting(port_)) {
-                sshd_ = pid;
-                break;
-            }
-            int st;
-            if (::waitpid(pid, &st, WNOHANG) == pid)
-                break; // the port was taken meanwhile: try another
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        if (sshd_ < 0) {
-            ::kill(pid, SIGTERM);
-            ::waitpid(pid, nullptr, 0);
-        }
+        spawn_sshd();
     }
     if (sshd_ < 0)
         throw std::runtime_error("sshd did not start: " + read_text(dir_ / "sshd.log"));
     ssh_client().add(alias_, port_, host_key_);
+}
+
+// Starts sshd on port_; false when it exits at once (the port was taken meanwhile).
+bool SshHost::spawn_sshd()
+{
+    std::ofstream(dir_ / "sshd_config")
+        << fmt::format("Port {}\nListenAddress 127.0.0.1\nHostKey {}/host_key\nPidFile none\n"
+                       "AuthorizedKeysFile {}/authorized_keys\nPermitRootLogin prohibit-password\n"
+                       "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+                       "StrictModes no\nPrintMotd no\nLogLevel ERROR\nAcceptEnv none\n{}",
+                       port_, dir_.native(), dir_.native(), shell_path_);
+    std::string cfg = (dir_ / "sshd_config").native();
+    std::string log = (dir_ / "sshd.log").native();
+    std::vector<std::string> argv{"/usr/sbin/sshd", "-D", "-e", "-f", cfg, "-E", log};
+    std::vector<char*> cargv;
+    for (auto& a : argv)
+        cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    pid_t pid;
+    if (::posix_spawn(&pid, argv[0].c_str(), nullptr, nullptr, cargv.data(), environ) != 0)
+        throw std::runtime_error("cannot start sshd");
+    for (int i = 0; i < 200; ++i) {
+        if (accepting(port_)) {
+            sshd_ = pid;
+            return true;
+        }
+        int st;
+        if (::waitpid(pid, &st, WNOHANG) == pid)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ::kill(pid, SIGTERM);
+    ::waitpid(pid, nullptr, 0);
+    return false;
 }
 
 void SshHost::stop_listening()
@@ -155,6 +160,19 @@ void SshHost::stop_listening()
         ::waitpid(sshd_, nullptr, 0);
         sshd_ = -1;
     }
+}
+
+void SshHost::start_listening()
+{
+    if (sshd_ < 0 && !spawn_sshd())
+        throw std::runtime_error("sshd did not start again: " + read_text(dir_ / "sshd.log"));
+}
+
+void SshHost::delay_sessions(std::chrono::seconds delay)
+{
+    // sshd runs a forced command through the account's shell, so "sleep N; exec ..." works.
+    sh(fmt::format("sed -i 's/^command=\"/command=\"sleep {}; /' '{}/authorized_keys'", delay.count(),
+                   dir_.native()));
 }
 
 SshHost::~SshHost()

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -37,8 +38,16 @@ public:
     const std::string& host_key() const { return host_key_; }
     /// Stops the sshd listening: new connections are refused, open ones go on.
     void stop_listening();
+    /// Starts it again on the same port and host key (a host back up). Throws when it does not
+    /// come up.
+    void start_listening();
+    /// Every later session first waits `delay` (a slow link or a busy host): the forced command
+    /// of the authorized_keys line gets a sleep in front.
+    void delay_sessions(std::chrono::seconds delay);
 
 private:
+    bool spawn_sshd();
+
     std::string alias_;
     std::string shell_path_; ///< sshd_config line: the PATH a Python node's shell has
     BtrfsFixture fs_;

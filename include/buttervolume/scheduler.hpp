@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: Apache-2.0
+// Scheduler: runs a pool's scheduled jobs when due, in parallel across volumes, never twice at a time per volume.
+#pragma once
+
+#include <buttervolume/export.hpp>
+#include <buttervolume/schedule.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace buttervolume {
+
+class Pool;
+
+/// How important a scheduler log line is.
+enum class SchedulerLogLevel { Debug, Info, Warn, Error };
+
+/// Settings of a Scheduler.
+struct BV_EXPORT SchedulerOptions {
+    /// Time between ticks: the schedule file is read again and due jobs start at each.
+    std::chrono::milliseconds tick{std::chrono::seconds(60)};
+    /// Jobs running at once (each of a different volume). A due job finding every worker busy
+    /// waits for a later tick; it is never queued behind a hung one.
+    std::size_t workers = 4;
+    /// Snapshot, replicate and synchronize jobs fail (and are retried) when the pool's
+    /// filesystem has less free space than this percentage.
+    double min_free_percent = 5;
+    /// How long join() waits for running jobs after stop().
+    std::chrono::seconds stop_timeout{60};
+    /// The ssh port for hosts that name none (replicate, synchronize).
+    std::optional<std::uint16_t> ssh_port;
+    /// Where log lines go (nowhere when unset). Called from the scheduler's threads.
+    std::function<void(SchedulerLogLevel, const std::string&)> log;
+};
+
+/// One job and what is known about it, as `buttervolume scheduled` shows it.
+struct BV_EXPORT JobStatus {
+    ScheduledJob job;
+    JobRecord record;
+    /// When it is next due (time_point::min() for "at the next tick"; unset when paused).
+    std::optional<std::chrono::system_clock::time_point> next_run;
+    /// False when the job's volume does not exist (the job then fails when it runs).
+    bool volume_exists = true;
+};
+
+/// The pool's jobs with their records and next runs, at now. Throws Error.
+BV_EXPORT std::vector<JobStatus> job_statuses(const Pool& pool, const Schedule& schedule,
+                                              std::chrono::system_clock::time_point now);
+
+/// The current time (in a test build, the test clock seam).
+BV_EXPORT std::chrono::system_clock::time_point scheduler_now();
+
+/// Runs the jobs of config/schedule.csv on pool. Each tick reads the file (hand edits count
+/// from the next tick), starts every active job that is due and whose volume has no job
+/// running (a job lock per volume in state/job-locks/, across processes), and records each
+/// result in state/schedule-runs as it ends. Thread-safe.
+class BV_EXPORT Scheduler {
+public:
+    /// pool must outlive the scheduler. Throws Error when state/ cannot be opened.
+    Scheduler(Pool& pool, SchedulerOptions options);
+    Scheduler(const Scheduler&) = delete;
+    Scheduler& operator=(const Scheduler&) = delete;
+    /// Stops, and waits for running jobs (without a bound).
+    ~Scheduler();
+
+    /// Starts ticking in a thread of its own; the first tick is at once.
+    void start();
+    /// Asks it to stop: no job starts after this; running ones go on.
+    void stop();
+    /// Waits for the ticking thread and for running jobs, at most stop_timeout. Returns false
+    /// when jobs were still running then: a daemon should exit at once (the library's
+    /// guarantees leave nothing half-made; such a job simply runs again), as destroying the
+    /// Scheduler waits for them.
+    bool join();
+
+    /// One tick now, without the thread: starts the due jobs; returns how many started.
+    std::size_t tick();
+    /// Waits until no job runs.
+    void wait_idle();
+
+private:
+    class Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace buttervolume
