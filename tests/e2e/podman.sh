@@ -55,15 +55,7 @@ CONF
 }
 
 import_busybox() {
-    img=$D/podman-busybox-rootfs
-    rm -rf "$img"
-    mkdir -p "$img/bin" "$img/tmp" "$img/etc"
-    cp "$(command -v busybox)" "$img/bin/busybox"
-    for applet in $("$img/bin/busybox" --list); do
-        [ "$applet" = busybox ] || ln -s busybox "$img/bin/$applet"
-    done
-    tar -C "$img" -c . | podman_cli import --quiet --change 'CMD ["sh"]' - busybox:latest >/dev/null
-    rm -rf "$img"
+    sh "$(dirname "$0")/engine.sh" busybox-tar | podman_cli import --quiet --change 'CMD ["sh"]' - busybox:latest >/dev/null
 }
 
 case "${1:-}" in
