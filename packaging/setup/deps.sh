@@ -8,8 +8,10 @@ testpkgs="catch2 e2fsprogs util-linux docker.io busybox-static openssh-server op
 # tools and libFuzzer.
 build="$build zlib1g-dev libzstd-dev liblzo2-dev"
 testpkgs="$testpkgs attr acl libcap2-bin libclang-rt-14-dev"
-# Podman is the second client of the plugin in the end-to-end suite.
-testpkgs="$testpkgs podman"
+# buttervolume(1) is generated from --help by help2man; the Debian package test needs debhelper
+# and lintian; Podman is the second client of the plugin in the end-to-end suite.
+build="$build help2man"
+testpkgs="$testpkgs debhelper lintian podman"
 want=$build
 [ "${1:-}" = test ] && want="$build $testpkgs"
 missing=""
