@@ -11,7 +11,8 @@
 # dependencies are already here, and nothing is fetched); check `buttervolume --version`, the
 # man page, the systemd units and the library; build and run a consumer with nothing but
 # `pkg-config --cflags --libs libbuttervolume`; then purge the three packages again (also on
-# failure). A machine where any of them is already installed is left alone (exit 77).
+# failure). A machine where any of them is already installed, or where a meson install in
+# /usr/local would shadow the library, is left alone (exit 77).
 set -eu
 src=$(cd "${1:?usage: debian_check.sh SOURCE_DIR}" && pwd)
 packages="buttervolume libbuttervolume1 libbuttervolume-dev"
@@ -27,6 +28,16 @@ done
 for p in $packages; do
     if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q ' installed$'; then
         echo "debian: $p is already installed on this machine; not replacing it: skipped"
+        exit 77
+    fi
+done
+
+# A libbuttervolume from `meson install` (packaging/setup/run.sh puts it in /usr/local) comes
+# first for pkg-config and ld.so: the consumer would use it, not the package's.
+for f in /usr/local/lib/libbuttervolume.so* /usr/local/lib/*/libbuttervolume.so* \
+    /usr/local/lib/pkgconfig/libbuttervolume.pc /usr/local/lib/*/pkgconfig/libbuttervolume.pc; do
+    if [ -e "$f" ]; then
+        echo "debian: $f (a meson install) would shadow the package's library: skipped"
         exit 77
     fi
 done
