@@ -1,22 +1,32 @@
 #!/bin/sh
 # Native send/receive against btrfs-progs, side by side in one run, on the same snapshot of
 # about 2 GiB of mixed files (small, medium, large, compressible) on a fresh loop-mounted btrfs:
-#   receive: `buttervolume import` vs `btrfs receive` of the same stream (each followed by sync)
+#   receive: `buttervolume import` vs `btrfs receive` of the same stream, each timed with its
+#            sync, the stream on a tmpfs
 #   send:    `buttervolume export` vs `btrfs send`, into a pipe
 #   incremental send of a ~1% change: bytes on the wire against bytes changed
 #   peak memory (max RSS) of each receive
-# Usage (root): bench/send_receive.sh BUILD_DIR [ROUNDS]
+# Every timed run is isolated: the previous result deleted, `btrfs subvolume sync`, `sync` and
+# a pause before it, so no run pays for the writeback of the one before. The tools alternate:
+# odd rounds run ours first, even rounds progs first.
+# Usage (root): bench/send_receive.sh BUILD_DIR [ROUNDS] [PAUSE_SECONDS]
 set -eu
 build=$(realpath "${1:-build}")
-rounds=${2:-3}
+rounds=${2:-8}
+pause=${3:-3}
 bin="$build/daemon/buttervolume"
 work=$(mktemp -d /tmp/bv-bench-sr.XXXXXX)
-cleanup() { umount -l "$work/mnt" 2>/dev/null || true; rm -rf "$work"; }
+cleanup() {
+    umount -l "$work/mnt" 2>/dev/null || true
+    umount -l "$work/tmpfs" 2>/dev/null || true
+    rm -rf "$work"
+}
 trap cleanup EXIT INT TERM
 truncate -s 16G "$work/img"
 mkfs.btrfs -q "$work/img"
-mkdir "$work/mnt"
+mkdir "$work/mnt" "$work/tmpfs"
 mount -o loop "$work/img" "$work/mnt"
+mount -t tmpfs -o size=3G tmpfs "$work/tmpfs"
 m="$work/mnt"
 btrfs subvolume create "$m/src" >/dev/null
 mkdir "$m/ours" "$m/progs"
@@ -45,51 +55,61 @@ PY
 sync
 btrfs subvolume snapshot -r "$m/src" "$m/s1" >/dev/null
 src_bytes=$(du -sb "$m/s1" | cut -f1)
+stream="$work/tmpfs/s1.stream"
+btrfs send -q "$m/s1" > "$stream"
+stream_bytes=$(stat -c %s "$stream")
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
-btrfs send -q "$m/s1" > "$m/s1.stream"
-stream_bytes=$(stat -c %s "$m/s1.stream")
-
-# Runs a command, prints "wall user+sys maxrss_kib".
+# Deletes what earlier runs received and waits until btrfs and the disk are idle.
+isolate() {
+    for d in "$m"/ours/* "$m"/progs/*; do
+        [ -e "$d" ] && btrfs subvolume delete "$d" >/dev/null
+    done
+    btrfs subvolume sync "$m" >/dev/null 2>&1 || true
+    sync
+    sleep "$pause"
+}
+now() { date +%s.%N; }
+# Runs a command isolated, then sync; prints "wall(with sync) user+sys maxrss_kib".
 measure() {
-    /usr/bin/time -f "%e %U %S %M" -o "$work/t" "$@" >/dev/null
-    awk '{printf "%.2f %.2f %d\n", $1, $2 + $3, $4}' "$work/t"
+    isolate
+    t0=$(now)
+    /usr/bin/time -f "%U %S %M" -o "$work/t" "$@" >/dev/null
+    sync
+    t1=$(now)
+    awk -v a="$t0" -v b="$t1" '{printf "%.2f %.2f %d\n", b - a, $1 + $2, $3}' "$work/t"
 }
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+record() { # tool what: appends one measurement to the tool's lists
+    echo "$3" >> "$work/$2_$1"; echo "$4" >> "$work/$2cpu_$1"; echo "$5" >> "$work/$2mem_$1"
+}
+recv_ours() { record ours recv $(measure "$bin" import --dest "$m/ours" -i "$stream"); }
+recv_progs() { record progs recv $(measure btrfs receive -q -f "$stream" "$m/progs"); }
+send_ours() { record ours send $(measure sh -c "'$bin' export '$m/s1' | cat > /dev/null"); }
+send_progs() { record progs send $(measure sh -c "btrfs send -q '$m/s1' | cat > /dev/null"); }
 
-: > "$work/recv_ours"; : > "$work/recv_progs"
-: > "$work/cpu_ours"; : > "$work/cpu_progs"
-i=0
-while [ $i -lt "$rounds" ]; do
-    cat "$m/s1.stream" > /dev/null # in the page cache for both
-    set -- $(measure sh -c "'$bin' import --dest '$m/ours' -i '$m/s1.stream' && sync")
-    echo "$1" >> "$work/recv_ours"; echo "$2" >> "$work/cpu_ours"
-    btrfs subvolume delete -c "$m/ours/s1" >/dev/null
-    set -- $(measure sh -c "btrfs receive -q -f '$m/s1.stream' '$m/progs' && sync")
-    echo "$1" >> "$work/recv_progs"; echo "$2" >> "$work/cpu_progs"
-    btrfs subvolume delete -c "$m/progs/s1" >/dev/null
-    btrfs subvolume sync "$m" >/dev/null 2>&1 || true
+for k in recv send; do for t in ours progs; do : > "$work/${k}_$t"; : > "$work/${k}cpu_$t"; : > "$work/${k}mem_$t"; done; done
+i=1
+while [ $i -le "$rounds" ]; do
+    echo "round $i of $rounds" >&2
+    if [ $((i % 2)) = 1 ]; then recv_ours; recv_progs; else recv_progs; recv_ours; fi
     i=$((i + 1))
 done
-# Peak memory of a whole receive, each measured directly.
-cat "$m/s1.stream" > /dev/null
-mem_ours=$(measure "$bin" import --dest "$m/ours" -i "$m/s1.stream" | cut -d' ' -f3)
-mem_progs=$(measure btrfs receive -q -f "$m/s1.stream" "$m/progs" | cut -d' ' -f3)
 # The received trees equal the source (checked with find/sha256sum, not our code).
+isolate
+"$bin" import --dest "$m/ours" -i "$stream" >/dev/null
+btrfs receive -q -f "$stream" "$m/progs"
 digest() { (cd "$1" && find . -printf '%P %y %m %s %T@\n' | LC_ALL=C sort && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum; }
 same=no
 [ "$(digest "$m/ours/s1")" = "$(digest "$m/s1")" ] && [ "$(digest "$m/progs/s1")" = "$(digest "$m/s1")" ] && same=yes
-btrfs subvolume delete -c "$m/ours/s1" "$m/progs/s1" >/dev/null
 
-: > "$work/send_ours"; : > "$work/send_progs"; : > "$work/scpu_ours"; : > "$work/scpu_progs"
-i=0
-while [ $i -lt "$rounds" ]; do
-    set -- $(measure sh -c "'$bin' export '$m/s1' | cat > /dev/null")
-    echo "$1" >> "$work/send_ours"; echo "$2" >> "$work/scpu_ours"
-    set -- $(measure sh -c "btrfs send -q '$m/s1' | cat > /dev/null")
-    echo "$1" >> "$work/send_progs"; echo "$2" >> "$work/scpu_progs"
+i=1
+while [ $i -le "$rounds" ]; do
+    if [ $((i % 2)) = 1 ]; then send_ours; send_progs; else send_progs; send_ours; fi
     i=$((i + 1))
 done
-ours_stream=$("$bin" export --proto 1 "$m/s1" | cmp - "$m/s1.stream" >/dev/null && echo "byte-identical" || echo "DIFFERENT")
+ours_stream=$("$bin" export --proto 1 "$m/s1" | cmp - "$stream" >/dev/null && echo "byte-identical" || echo "DIFFERENT")
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # A ~1% change: 1 MiB rewritten in each of 20 medium files, 100 small files rewritten whole.
 changed=$(python3 - "$m/src" <<'PY'
@@ -117,17 +137,23 @@ inc_ours=$("$bin" export --parent "$m/s1" "$m/s2" | wc -c)
 inc_progs=$(btrfs send -q -p "$m/s1" "$m/s2" | wc -c)
 inc_time=$(measure sh -c "'$bin' export --parent '$m/s1' '$m/s2' | cat > /dev/null" | cut -d' ' -f1)
 
-ro=$(median < "$work/recv_ours"); rp=$(median < "$work/recv_progs")
-so=$(median < "$work/send_ours"); sp=$(median < "$work/send_progs")
+med() { median < "$work/$1"; }
+kib_mib() { awk "BEGIN {printf \"%.1f\", $1 / 1024}"; }
+row() { # label kind
+    o=$(med "$2_ours"); p=$(med "$2_progs")
+    echo "| $1 | $o s (CPU $(med "$2cpu_ours") s) | $p s (CPU $(med "$2cpu_progs") s) | $(awk "BEGIN {printf \"%.2f\", $p / $o}")x |"
+}
 cat <<EOF
-source: $(numfmt --to=iec-i "$src_bytes")B in $(find "$m/s1" -type f | wc -l) files; stream (v1): $(numfmt --to=iec-i "$stream_bytes")B; received trees equal the source: $same
-rounds: $rounds (median wall time; CPU = user+sys)
+command: sh bench/send_receive.sh $1 $rounds $pause
+date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average (1, 5, 15 min) at start $load_start, at end $load_end
+source: $(numfmt --to=iec-i "$src_bytes")B in $(find "$m/s1" -type f | wc -l) files; stream (v1, on tmpfs): $(numfmt --to=iec-i "$stream_bytes")B; received trees equal the source: $same
+rounds: $rounds, alternating, each run isolated (previous result deleted, subvolume sync, sync, ${pause} s pause); median wall time including the final sync; CPU = user+sys
 
-| what | buttervolume | btrfs-progs | ratio (progs/ours time) |
+| what | buttervolume | btrfs-progs | ratio (progs time / ours) |
 |---|---|---|---|
-| receive + sync | ${ro} s (CPU $(median < "$work/cpu_ours") s) | ${rp} s (CPU $(median < "$work/cpu_progs") s) | $(awk "BEGIN {printf \"%.2f\", $rp / $ro}")x |
-| send into a pipe | ${so} s (CPU $(median < "$work/scpu_ours") s) | ${sp} s (CPU $(median < "$work/scpu_progs") s) | $(awk "BEGIN {printf \"%.2f\", $sp / $so}")x |
-| peak memory of a receive (max RSS) | $(awk "BEGIN {printf \"%.1f\", $mem_ours / 1024}") MiB | $(awk "BEGIN {printf \"%.1f\", $mem_progs / 1024}") MiB | |
+$(row "receive + sync" recv)
+$(row "send into a pipe" send)
+| peak memory of a receive (max RSS, median) | $(kib_mib "$(med recvmem_ours)") MiB | $(kib_mib "$(med recvmem_progs)") MiB | |
 | incremental send of a 1% change: bytes on the wire | $inc_ours ($(awk "BEGIN {printf \"%.3f\", $inc_ours / $changed}")x the $changed bytes changed, ${inc_time} s) | $inc_progs | |
 
 v1 stream from buttervolume export --proto 1 vs btrfs send: $ours_stream

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // buttervolume: the Docker volume plugin daemon (`run`) and the command-line interface.
-#include "cli.hpp"
+#include "cli/command.hpp"
 
 #include <buttervolume/error.hpp>
 #include <buttervolume/version.hpp>

@@ -2,16 +2,20 @@
 # Builds the libFuzzer targets with clang in a build directory of their own and runs each for a
 # bounded time (FUZZ_SECONDS, default 60) from the committed seed corpus. Fails on any crash,
 # leak, timeout or sanitizer report. The receiver target needs root: it receives into a
-# scratch directory on a loop-mounted btrfs made here. Usage: fuzz/run.sh [BUILD_DIR]
+# scratch directory on a loop-mounted btrfs made here. The plugin-request target only decodes
+# and encodes, and needs no root. Usage: fuzz/run.sh [BUILD_DIR]
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$src/build-fuzz}
 secs=${FUZZ_SECONDS:-60}
 if [ ! -f "$build/build.ninja" ]; then
     CC=clang CXX=clang++ meson setup "$build" "$src" --wrap-mode=nodownload --buildtype=debugoptimized \
-        -Dfuzz=true -Dtests=disabled -Ddaemon=disabled >/dev/null
+        -Dfuzz=true -Dtests=disabled >/dev/null
+else
+    # A build directory from before the plugin target had the daemon disabled.
+    meson configure "$build" -Ddaemon=enabled >/dev/null
 fi
-ninja -C "$build" fuzz/fuzz_stream_reader fuzz/fuzz_receive >/dev/null
+ninja -C "$build" fuzz/fuzz_stream_reader fuzz/fuzz_receive fuzz/fuzz_plugin_request >/dev/null
 work=$(mktemp -d)
 mnt=""
 cleanup() {
@@ -39,6 +43,7 @@ fuzz() {
     fi
 }
 fuzz fuzz_stream_reader stream_reader
+fuzz fuzz_plugin_request plugin_request
 if [ "$(id -u)" = 0 ]; then
     truncate -s 1G "$work/fs.img"
     mkfs.btrfs -q -f "$work/fs.img" >/dev/null 2>&1

@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Prints 'N passed, N failed' from meson's testlog.json.
+"""Prints 'N passed, N failed' from one or more of meson's testlog.json files.
+
+Usage: summary.py TESTLOG [TESTLOG...]. Each build's log (the plain build, the sanitizer
+variant) counts into the one line; with several logs, a problem names the build it happened in.
 
 Catch2 executables count their test cases (their closing line is parsed from the logged
 output); any other test counts as one. A suite that skipped while running as root counts as
@@ -12,31 +15,47 @@ import sys
 
 passed = failed = skipped = 0
 problems = []
-with open(sys.argv[1]) as log:
-    for line in log:
-        t = json.loads(line)
-        name, result, out = t["name"], t["result"], t.get("stdout") or ""
-        if result == "SKIP":
-            if os.geteuid() == 0:
-                failed += 1
-                problems.append(f"{name}: skipped although running as root")
-            else:
-                skipped += 1
-            continue
-        ok = result in ("OK", "EXPECTEDFAIL")
-        m = re.search(r"test cases:\s+(\d+) \|\s+(\d+) passed \|\s+(\d+) failed", out)
-        a = re.search(r"All tests passed \(\d+ assertions? in (\d+) test cases?\)", out)
-        if a and ok:
-            passed += int(a.group(1))
-        elif m:
-            passed += int(m.group(2))
-            failed += max(int(m.group(3)), 0 if ok else 1)
-        elif ok:
-            passed += 1
-        else:
+
+
+def build_of(path):
+    # <build>/meson-logs/testlog.json -> <build>
+    return os.path.basename(os.path.dirname(os.path.dirname(os.path.abspath(path))))
+
+
+def count(t, name):
+    global passed, failed, skipped
+    result, out = t["result"], t.get("stdout") or ""
+    if result == "SKIP":
+        if os.geteuid() == 0:
             failed += 1
-        if not ok:
-            problems.append(f"{name}: {result}")
+            problems.append(f"{name}: skipped although running as root")
+        else:
+            skipped += 1
+        return
+    ok = result in ("OK", "EXPECTEDFAIL")
+    m = re.search(r"test cases:\s+(\d+) \|\s+(\d+) passed \|\s+(\d+) failed", out)
+    a = re.search(r"All tests passed \(\d+ assertions? in (\d+) test cases?\)", out)
+    if a and ok:
+        passed += int(a.group(1))
+    elif m:
+        passed += int(m.group(2))
+        failed += max(int(m.group(3)), 0 if ok else 1)
+    elif ok:
+        passed += 1
+    else:
+        failed += 1
+    if not ok:
+        problems.append(f"{name}: {result}")
+
+
+logs = sys.argv[1:]
+if not logs:
+    sys.exit("usage: summary.py TESTLOG [TESTLOG...]")
+for path in logs:
+    with open(path) as log:
+        for line in log:
+            t = json.loads(line)
+            count(t, f"{build_of(path)}: {t['name']}" if len(logs) > 1 else t["name"])
 for p in problems:
     print(p, file=sys.stderr)
 line = f"{passed} passed, {failed} failed"

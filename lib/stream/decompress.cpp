@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <dlfcn.h>
+
 #include <cstring>
 
 #if BV_HAVE_ZLIB
@@ -32,19 +34,59 @@ namespace {
     throw Error(EOPNOTSUPP, fmt::format("encoded write: {} decompression is not built in", what));
 }
 
+// The libraries are opened on first need, not linked: only a receive that has to decompress
+// (a rare fallback) uses them, and linking them made every process of the library, the
+// daemon and each CLI command included, map all three (~0.25 MiB of RSS each run). The
+// headers still give the prototypes, so each pointer has the type of the function it holds.
+[[maybe_unused]] void* open_library(const char* soname, std::string_view what)
+{
+    void* h = ::dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        throw Error(EOPNOTSUPP, fmt::format("encoded write: {} decompression needs {}: {}", what, soname, ::dlerror()));
+    return h;
+}
+
+template <class Fn>
+[[maybe_unused]] Fn* symbol(void* lib, const char* name, std::string_view what)
+{
+    void* p = ::dlsym(lib, name);
+    if (!p)
+        throw Error(EOPNOTSUPP, fmt::format("encoded write: {} decompression: no {} in its library", what, name));
+    return reinterpret_cast<Fn*>(p);
+}
+
 #if BV_HAVE_ZLIB
+struct Zlib {
+    decltype(::inflateInit_)* init;
+    decltype(::inflate)* inflate;
+    decltype(::inflateEnd)* end;
+};
+
+const Zlib& zlib_api()
+{
+    // A throw leaves the static unset: the next extent tries again.
+    static const Zlib api = [] {
+        void* h = open_library("libz.so.1", "zlib");
+        return Zlib{symbol<decltype(::inflateInit_)>(h, "inflateInit_", "zlib"),
+                    symbol<decltype(::inflate)>(h, "inflate", "zlib"),
+                    symbol<decltype(::inflateEnd)>(h, "inflateEnd", "zlib")};
+    }();
+    return api;
+}
+
 void zlib(std::span<const std::uint8_t> in, std::span<std::uint8_t> out)
 {
+    const Zlib& api = zlib_api();
     z_stream z;
     std::memset(&z, 0, sizeof z);
-    if (inflateInit(&z) != Z_OK)
+    if (api.init(&z, ZLIB_VERSION, static_cast<int>(sizeof z)) != Z_OK)
         corrupt("zlib init failed");
     z.next_in = const_cast<Bytef*>(in.data());
     z.avail_in = static_cast<uInt>(in.size());
     z.next_out = out.data();
     z.avail_out = static_cast<uInt>(out.size());
-    int r = inflate(&z, Z_FINISH);
-    inflateEnd(&z);
+    int r = api.inflate(&z, Z_FINISH);
+    api.end(&z);
     // Z_BUF_ERROR with a full output: the extent held more than the file uses; fine.
     if (r != Z_STREAM_END && !(r == Z_BUF_ERROR && z.avail_out == 0) && r != Z_OK)
         corrupt(fmt::format("zlib data is corrupt ({})", r));
@@ -52,23 +94,47 @@ void zlib(std::span<const std::uint8_t> in, std::span<std::uint8_t> out)
 #endif
 
 #if BV_HAVE_ZSTD
+struct Zstd {
+    decltype(::ZSTD_createDStream)* create;
+    decltype(::ZSTD_initDStream)* init;
+    decltype(::ZSTD_decompressStream)* decompress;
+    decltype(::ZSTD_freeDStream)* free;
+    decltype(::ZSTD_isError)* is_error;
+    decltype(::ZSTD_getErrorName)* error_name;
+};
+
+const Zstd& zstd_api()
+{
+    static const Zstd api = [] {
+        void* h = open_library("libzstd.so.1", "zstd");
+        return Zstd{symbol<decltype(::ZSTD_createDStream)>(h, "ZSTD_createDStream", "zstd"),
+                    symbol<decltype(::ZSTD_initDStream)>(h, "ZSTD_initDStream", "zstd"),
+                    symbol<decltype(::ZSTD_decompressStream)>(h, "ZSTD_decompressStream", "zstd"),
+                    symbol<decltype(::ZSTD_freeDStream)>(h, "ZSTD_freeDStream", "zstd"),
+                    symbol<decltype(::ZSTD_isError)>(h, "ZSTD_isError", "zstd"),
+                    symbol<decltype(::ZSTD_getErrorName)>(h, "ZSTD_getErrorName", "zstd")};
+    }();
+    return api;
+}
+
 void zstd(std::span<const std::uint8_t> in, std::span<std::uint8_t> out)
 {
+    const Zstd& api = zstd_api();
     // btrfs writes frames without a content size, so stream into the fixed buffer.
-    ZSTD_DStream* d = ZSTD_createDStream();
+    ZSTD_DStream* d = api.create();
     if (!d)
         throw std::bad_alloc();
     ZSTD_inBuffer ib{in.data(), in.size(), 0};
     ZSTD_outBuffer ob{out.data(), out.size(), 0};
-    std::size_t r = ZSTD_initDStream(d);
-    while (!ZSTD_isError(r) && ib.pos < ib.size && ob.pos < ob.size) {
-        r = ZSTD_decompressStream(d, &ob, &ib);
+    std::size_t r = api.init(d);
+    while (!api.is_error(r) && ib.pos < ib.size && ob.pos < ob.size) {
+        r = api.decompress(d, &ob, &ib);
         if (r == 0)
             break;
     }
-    ZSTD_freeDStream(d);
-    if (ZSTD_isError(r))
-        corrupt(fmt::format("zstd data is corrupt ({})", ZSTD_getErrorName(r)));
+    api.free(d);
+    if (api.is_error(r))
+        corrupt(fmt::format("zstd data is corrupt ({})", api.error_name(r)));
 }
 #endif
 
@@ -82,8 +148,18 @@ std::uint32_t le32(const std::uint8_t* p)
 // Layout (fs/btrfs/lzo.c): le32 total length, then segments of le32 length + LZO1X data, each
 // holding at most one sector; a segment header never straddles a sector boundary, the rest
 // of such a sector is zero padding.
+using LzoDecompress = decltype(::lzo1x_decompress_safe);
+
+LzoDecompress* lzo_api()
+{
+    static LzoDecompress* const fn =
+        symbol<LzoDecompress>(open_library("liblzo2.so.2", "lzo"), "lzo1x_decompress_safe", "lzo");
+    return fn;
+}
+
 void lzo(std::span<const std::uint8_t> in, std::span<std::uint8_t> out, std::size_t sector)
 {
+    LzoDecompress* decompress = lzo_api();
     constexpr std::size_t lzo_len = 4;
     if (in.size() < lzo_len)
         corrupt("lzo data too short");
@@ -102,7 +178,7 @@ void lzo(std::span<const std::uint8_t> in, std::span<std::uint8_t> out, std::siz
         if (seg > total - cur_in)
             corrupt("lzo segment overruns the extent");
         lzo_uint got = std::min(sector, out.size() - cur_out);
-        int r = lzo1x_decompress_safe(in.data() + cur_in, seg, out.data() + cur_out, &got, nullptr);
+        int r = decompress(in.data() + cur_in, seg, out.data() + cur_out, &got, nullptr);
         if (r != LZO_E_OK && !(r == LZO_E_OUTPUT_OVERRUN && cur_out + got == out.size()))
             corrupt(fmt::format("lzo data is corrupt ({})", r));
         cur_in += seg;

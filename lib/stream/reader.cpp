@@ -34,7 +34,11 @@ constexpr std::size_t cmd_header_size = 10;
 constexpr std::uint32_t max_payload_v1 = 64 * 1024 - cmd_header_size;
 constexpr std::uint32_t max_payload_v2 = 1024 * 1024;
 constexpr std::size_t buffer_size = 2 * 1024 * 1024;
-constexpr std::size_t read_ahead = 256 * 1024;
+// Reads go into a small region at the front of the buffer that stays in the CPU cache: the
+// data is read, checksummed and written out while it is still there, and only that region
+// is ever touched (the rest of the buffer is for v2+ commands larger than it).
+constexpr std::size_t read_ahead = 64 * 1024;
+constexpr std::size_t compact_at = 64 * 1024;
 
 std::uint16_t le16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] | p[1] << 8); }
 std::uint32_t le32(const std::uint8_t* p)
@@ -177,14 +181,15 @@ bool StreamReader::fill(std::size_t n)
     if (eof_ || fd_ < 0)
         return false;
     std::uint8_t* buf = owned_.get();
-    if (cap_ - pos_ < n) {
+    if (cap_ - pos_ < n || pos_ >= compact_at) {
         std::memmove(buf, buf + pos_, end_ - pos_);
         end_ -= pos_;
         pos_ = 0;
     }
     while (end_ - pos_ < n) {
         // Read a little ahead, not the whole buffer: data read just before it is checksummed
-        // and written out is still in the CPU cache (a 2 MiB read would evict it first).
+        // and written out is still in the CPU cache (a 2 MiB read would evict it first). The
+        // data left to move to the front is less than one command.
         std::size_t want = std::min(cap_ - end_, std::max(n - (end_ - pos_), read_ahead));
         ssize_t got = ::read(fd_, buf + end_, want);
         if (got < 0) {

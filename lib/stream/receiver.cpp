@@ -72,6 +72,33 @@ void Receiver::abandon() noexcept
     sub_.reset(); // deleted; if that fails, the next receive into this directory retries
 }
 
+// One open file serves the consecutive commands on one path: no lookup of the path each time.
+void Receiver::forget_write_fd()
+{
+    wfd_.reset();
+    wpath_.clear();
+}
+
+void Receiver::keep_write_fd(UniqueFd fd, std::string_view path)
+{
+    forget_write_fd();
+    wfd_ = std::move(fd);
+    wpath_ = std::string(path);
+}
+
+int Receiver::file_for_write(std::string_view path)
+{
+    if (wfd_ && wpath_ == path)
+        return wfd_.get();
+    keep_write_fd(dir_->open_file(path, O_WRONLY), path);
+    return wfd_.get();
+}
+
+int Receiver::open_fd_of(std::string_view path) const
+{
+    return wfd_ && wpath_ == path ? wfd_.get() : -1;
+}
+
 void Receiver::remove_leftovers() const
 {
     remove_stale_receives(dest_);
@@ -176,8 +203,7 @@ void Receiver::finish()
 {
     if (!active_)
         return;
-    wfd_.reset();
-    wpath_.clear();
+    forget_write_fd();
     apply_deferred_flags();
     btrfs::set_received_subvol(root_.get(), uuid_, ctransid_, name_);
     btrfs::set_read_only(root_.get(), true, name_);

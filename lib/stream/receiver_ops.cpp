@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Receiver::apply: each send stream command as *at() system calls beneath the new subvolume.
+// Receiver::apply: each send stream command, one function per command family, as *at() system
+// calls beneath the new subvolume.
 #include "receiver_ops.hpp"
 
 #include "../btrfs/receive.hpp"
@@ -93,45 +94,53 @@ void Receiver::fail(const Command& c, std::string_view path, int err) const
     throw_errno(err, fmt::format("receive of '{}': {} '{}'", name_, command_name(c.type()), shown_path(path)));
 }
 
-void Receiver::forget_write_fd()
-{
-    wfd_.reset();
-    wpath_.clear();
-}
-
-int Receiver::file_for_write(std::string_view path)
-{
-    if (wfd_ && wpath_ == path)
-        return wfd_.get();
-    forget_write_fd();
-    wfd_ = dir_->open_file(path, O_WRONLY);
-    wpath_ = std::string(path);
-    return wfd_.get();
-}
-
 void Receiver::apply(const Command& c)
 {
-    const ConfinedDir& d = *dir_;
+    switch (c.cmd()) {
+    case Cmd::Mkfile: case Cmd::Mkdir: case Cmd::Mknod: case Cmd::Mkfifo: case Cmd::Mksock: case Cmd::Symlink:
+        return make_inode(c);
+    case Cmd::Rename: case Cmd::Link: case Cmd::Unlink: case Cmd::Rmdir:
+        return change_links(c);
+    case Cmd::SetXattr: case Cmd::RemoveXattr:
+        return change_xattr(c);
+    case Cmd::Chmod: case Cmd::Chown: case Cmd::Utimes:
+        return set_inode_attributes(c);
+    case Cmd::Write: case Cmd::Truncate: case Cmd::Fallocate: case Cmd::UpdateExtent:
+        return change_data(c);
+    case Cmd::Clone: return clone(c);
+    case Cmd::EncodedWrite: return encoded_write(c);
+    case Cmd::Fileattr: return fileattr(c);
+    case Cmd::EnableVerity: return enable_verity(c);
+    default:
+        throw StreamError(fmt::format("send stream: unknown command {} at offset {}: this receiver cannot apply it",
+                                      c.type(), c.offset()),
+                          EOPNOTSUPP);
+    }
+}
+
+void Receiver::make_inode(const Command& c)
+{
+    auto p = c.string(Attr::Path);
+    if (c.cmd() == Cmd::Symlink)
+        check_string(c, Attr::PathLink);
+    Entry e = dir_->entry(p);
+    int r;
     switch (c.cmd()) {
     case Cmd::Mkfile: {
-        auto p = c.string(Attr::Path);
-        Entry e = d.entry(p);
+        // Kept open: the writes, owner, mode and times of the new file follow (after a rename
+        // from its temporary name, which keep_write_fd's path follows too).
         int fd = ::openat(e.dir, e.name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0)
-            fail(c, p, errno);
-        ::close(fd);
+        if (fd >= 0)
+            keep_write_fd(UniqueFd(fd), p);
+        r = fd;
         break;
     }
-    case Cmd::Mkdir: {
-        auto p = c.string(Attr::Path);
-        Entry e = d.entry(p);
-        if (::mkdirat(e.dir, e.name.c_str(), 0700) < 0)
-            fail(c, p, errno);
+    case Cmd::Mkdir: r = ::mkdirat(e.dir, e.name.c_str(), 0700); break;
+    case Cmd::Symlink:
+        // The target is stored, never followed: every later lookup refuses symlinks.
+        r = ::symlinkat(std::string(c.string(Attr::PathLink)).c_str(), e.dir, e.name.c_str());
         break;
-    }
-    case Cmd::Mknod: case Cmd::Mkfifo: case Cmd::Mksock: {
-        auto p = c.string(Attr::Path);
-        Entry e = d.entry(p);
+    default: {
         mode_t mode;
         dev_t rdev = 0;
         if (c.cmd() == Cmd::Mkfifo) {
@@ -145,126 +154,125 @@ void Receiver::apply(const Command& c)
                 throw StreamError(fmt::format("send stream: mknod of '{}' with file type {:o}", shown_path(p), mode));
             rdev = static_cast<dev_t>(c.u64(Attr::Rdev));
         }
-        if (::mknodat(e.dir, e.name.c_str(), mode, rdev) < 0)
-            fail(c, p, errno);
-        break;
+        r = ::mknodat(e.dir, e.name.c_str(), mode, rdev);
     }
-    case Cmd::Symlink: {
-        auto p = c.string(Attr::Path);
-        check_string(c, Attr::PathLink);
-        Entry e = d.entry(p);
-        // The target is stored, never followed: every later lookup refuses symlinks.
-        if (::symlinkat(std::string(c.string(Attr::PathLink)).c_str(), e.dir, e.name.c_str()) < 0)
-            fail(c, p, errno);
-        break;
     }
-    case Cmd::Rename: {
-        auto p = c.string(Attr::Path);
-        forget_write_fd();
-        Entry from = d.entry(p);
-        Entry to = d.entry(c.string(Attr::PathTo));
-        if (::renameat(from.dir, from.name.c_str(), to.dir, to.name.c_str()) < 0)
-            fail(c, p, errno);
-        break;
-    }
-    case Cmd::Link: {
+    if (r < 0)
+        fail(c, p, errno);
+}
+
+void Receiver::change_links(const Command& c)
+{
+    auto p = c.string(Attr::Path);
+    int r;
+    if (c.cmd() == Cmd::Rename) {
+        auto to_path = c.string(Attr::PathTo);
+        // The open file keeps its fd under its new name; any other rename may move or replace
+        // it (a directory above it, a file onto its name), so the fd is dropped.
+        bool follow = open_fd_of(p) >= 0;
+        if (!follow)
+            forget_write_fd();
+        Entry from = dir_->entry(p);
+        Entry to = dir_->entry(to_path);
+        r = ::renameat(from.dir, from.name.c_str(), to.dir, to.name.c_str());
+        if (r == 0 && follow)
+            wpath_ = std::string(to_path);
+    } else if (c.cmd() == Cmd::Link) {
         // PATH is the new name, PATH_LINK the existing file.
-        auto p = c.string(Attr::Path);
-        Entry to = d.entry(p);
-        Entry from = d.entry(c.string(Attr::PathLink));
-        if (::linkat(from.dir, from.name.c_str(), to.dir, to.name.c_str(), 0) < 0)
-            fail(c, p, errno);
-        break;
-    }
-    case Cmd::Unlink: case Cmd::Rmdir: {
-        auto p = c.string(Attr::Path);
+        Entry to = dir_->entry(p);
+        Entry from = dir_->entry(c.string(Attr::PathLink));
+        r = ::linkat(from.dir, from.name.c_str(), to.dir, to.name.c_str(), 0);
+    } else {
         forget_write_fd();
-        Entry e = d.entry(p);
-        if (::unlinkat(e.dir, e.name.c_str(), c.cmd() == Cmd::Rmdir ? AT_REMOVEDIR : 0) < 0)
-            fail(c, p, errno);
-        break;
+        Entry e = dir_->entry(p);
+        r = ::unlinkat(e.dir, e.name.c_str(), c.cmd() == Cmd::Rmdir ? AT_REMOVEDIR : 0);
     }
-    case Cmd::SetXattr: case Cmd::RemoveXattr: {
-        auto p = c.string(Attr::Path);
-        check_string(c, Attr::XattrName);
-        std::string name(c.string(Attr::XattrName));
-        Entry e = d.entry(p);
-        // No *at() form exists; the parent is pinned by its fd and the l-variant does not
-        // follow a symlink in the last component.
-        std::string at = e.proc_path();
-        int r;
-        if (c.cmd() == Cmd::SetXattr) {
-            auto v = c.bytes(Attr::XattrData);
-            r = ::lsetxattr(at.c_str(), name.c_str(), v.data(), v.size(), 0);
+    if (r < 0)
+        fail(c, p, errno);
+}
+
+void Receiver::change_xattr(const Command& c)
+{
+    auto p = c.string(Attr::Path);
+    check_string(c, Attr::XattrName);
+    std::string name(c.string(Attr::XattrName));
+    Entry e = dir_->entry(p);
+    // No *at() form exists; the parent is pinned by its fd and the l-variant does not
+    // follow a symlink in the last component.
+    std::string at = e.proc_path();
+    int r;
+    if (c.cmd() == Cmd::SetXattr) {
+        auto v = c.bytes(Attr::XattrData);
+        r = ::lsetxattr(at.c_str(), name.c_str(), v.data(), v.size(), 0);
+    } else {
+        r = ::lremovexattr(at.c_str(), name.c_str());
+    }
+    if (r < 0)
+        fail(c, p, errno);
+}
+
+void Receiver::set_inode_attributes(const Command& c)
+{
+    auto p = c.string(Attr::Path);
+    // The file being written is changed through its fd: no path lookup.
+    int fd = open_fd_of(p);
+    int r;
+    if (c.cmd() == Cmd::Chmod) {
+        auto mode = static_cast<mode_t>(c.u64(Attr::Mode) & 07777);
+        if (fd >= 0) {
+            r = ::fchmod(fd, mode);
         } else {
-            r = ::lremovexattr(at.c_str(), name.c_str());
+            Entry e = dir_->entry(p);
+            // Never through a symlink (glibc refuses a symlink itself with EOPNOTSUPP).
+            r = ::fchmodat(e.dir, e.name.c_str(), mode, AT_SYMLINK_NOFOLLOW);
         }
-        if (r < 0)
-            fail(c, p, errno);
-        break;
-    }
-    case Cmd::Write: {
-        auto p = c.string(Attr::Path);
-        int fd = file_for_write(p);
-        auto data = c.bytes(Attr::Data);
-        pwrite_all(fd, data.data(), data.size(), offset_attr(c, Attr::FileOffset), [&](int err) { fail(c, p, err); });
-        break;
-    }
-    case Cmd::Clone: clone(c); break;
-    case Cmd::Truncate: {
-        auto p = c.string(Attr::Path);
-        int fd = file_for_write(p);
-        if (::ftruncate(fd, static_cast<off_t>(offset_attr(c, Attr::Size))) < 0)
-            fail(c, p, errno);
-        break;
-    }
-    case Cmd::Chmod: {
-        auto p = c.string(Attr::Path);
-        Entry e = d.entry(p);
-        // Never through a symlink (glibc refuses a symlink itself with EOPNOTSUPP).
-        if (::fchmodat(e.dir, e.name.c_str(), static_cast<mode_t>(c.u64(Attr::Mode) & 07777), AT_SYMLINK_NOFOLLOW) < 0)
-            fail(c, p, errno);
-        break;
-    }
-    case Cmd::Chown: {
-        auto p = c.string(Attr::Path);
+    } else if (c.cmd() == Cmd::Chown) {
         std::uint64_t uid = c.u64(Attr::Uid), gid = c.u64(Attr::Gid);
         if (uid > UINT32_MAX || gid > UINT32_MAX)
             throw StreamError(fmt::format("send stream: chown of '{}' to an id out of range", shown_path(p)));
-        Entry e = d.entry(p);
-        if (::fchownat(e.dir, e.name.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid), AT_SYMLINK_NOFOLLOW) < 0)
-            fail(c, p, errno);
-        break;
-    }
-    case Cmd::Utimes: {
-        auto p = c.string(Attr::Path);
+        if (fd >= 0) {
+            r = ::fchown(fd, static_cast<uid_t>(uid), static_cast<gid_t>(gid));
+        } else {
+            Entry e = dir_->entry(p);
+            r = ::fchownat(e.dir, e.name.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid), AT_SYMLINK_NOFOLLOW);
+        }
+    } else {
         struct timespec ts[2] = {to_timespec(c, Attr::Atime), to_timespec(c, Attr::Mtime)};
-        Entry e = d.entry(p);
-        // ctime and otime cannot be set; they are not compared.
-        if (::utimensat(e.dir, e.name.c_str(), ts, AT_SYMLINK_NOFOLLOW) < 0)
-            fail(c, p, errno);
-        break;
+        if (fd >= 0) {
+            r = ::futimens(fd, ts);
+        } else {
+            Entry e = dir_->entry(p);
+            // ctime and otime cannot be set; they are not compared.
+            r = ::utimensat(e.dir, e.name.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+        }
     }
-    case Cmd::UpdateExtent:
+    if (r < 0)
+        fail(c, p, errno);
+}
+
+void Receiver::change_data(const Command& c)
+{
+    auto p = c.string(Attr::Path);
+    if (c.cmd() == Cmd::UpdateExtent) {
         // Only in NO_FILE_DATA streams: the data is not there to apply.
-        d.check_path(c.string(Attr::Path));
-        break;
-    case Cmd::Fallocate: {
-        auto p = c.string(Attr::Path);
-        int fd = file_for_write(p);
-        if (::fallocate(fd, static_cast<int>(c.u32(Attr::FallocateMode)), static_cast<off_t>(offset_attr(c, Attr::FileOffset)),
-                        static_cast<off_t>(offset_attr(c, Attr::Size))) < 0)
-            fail(c, p, errno);
-        break;
+        dir_->check_path(p);
+        return;
     }
-    case Cmd::Fileattr: fileattr(c); break;
-    case Cmd::EncodedWrite: encoded_write(c); break;
-    case Cmd::EnableVerity: enable_verity(c); break;
-    default:
-        throw StreamError(fmt::format("send stream: unknown command {} at offset {}: this receiver cannot apply it",
-                                      c.type(), c.offset()),
-                          EOPNOTSUPP);
+    int fd = file_for_write(p);
+    if (c.cmd() == Cmd::Write) {
+        auto data = c.bytes(Attr::Data);
+        std::uint64_t off = offset_attr(c, Attr::FileOffset);
+        pwrite_all(fd, data.data(), data.size(), off, [&](int err) { fail(c, p, err); });
+        return;
     }
+    int r;
+    if (c.cmd() == Cmd::Truncate)
+        r = ::ftruncate(fd, static_cast<off_t>(offset_attr(c, Attr::Size)));
+    else
+        r = ::fallocate(fd, static_cast<int>(c.u32(Attr::FallocateMode)),
+                        static_cast<off_t>(offset_attr(c, Attr::FileOffset)), static_cast<off_t>(offset_attr(c, Attr::Size)));
+    if (r < 0)
+        fail(c, p, errno);
 }
 
 void Receiver::clone(const Command& c)

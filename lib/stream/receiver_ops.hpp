@@ -43,10 +43,18 @@ private:
     void finish();
     void abandon() noexcept;
 
+    int file_for_write(std::string_view path);
+    void keep_write_fd(UniqueFd fd, std::string_view path);
+    int open_fd_of(std::string_view path) const; // the write fd when it is path's, else -1
+    void forget_write_fd();
+
     // receiver_ops.cpp
     void apply(const Command& c);
-    int file_for_write(std::string_view path);
-    void forget_write_fd();
+    void make_inode(const Command& c);          // mkfile, mkdir, mknod, mkfifo, mksock, symlink
+    void change_links(const Command& c);        // rename, link, unlink, rmdir
+    void change_xattr(const Command& c);        // set_xattr, remove_xattr
+    void set_inode_attributes(const Command& c); // chmod, chown, utimes
+    void change_data(const Command& c);         // write, truncate, fallocate, update_extent
     void clone(const Command& c);
     void encoded_write(const Command& c);
     void fileattr(const Command& c);
@@ -72,7 +80,8 @@ private:
     btrfs::Uuid parent_uuid_{};
     UniqueFd root_;
     std::optional<ConfinedDir> dir_;
-    // One open file for consecutive writes to the same path (progs does the same).
+    // One open file for consecutive commands on the same path (progs keeps one for writes),
+    // from its mkfile on.
     std::string wpath_;
     UniqueFd wfd_;
     // IMMUTABLE and APPEND are applied last, or the writes that follow would fail.

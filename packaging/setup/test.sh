@@ -1,18 +1,56 @@
 #!/bin/sh
-# The README's test command: install what is needed, build, run every test suite, and print
-# one line "N passed, N failed" counted from meson's testlog.json. Run as root: the
-# integration and end-to-end suites need loop devices, mounts and a Docker engine.
+# The README's test command: install what is needed, build, run every test suite, then build
+# the unit, public-api and integration suites again with -Db_sanitize=address,undefined and
+# run them, and print one line "N passed, N failed" counted from both builds' testlog.json.
+# Run as root: the integration and end-to-end suites need loop devices, mounts and a Docker
+# engine. With arguments (test names for meson test), only those run, in the plain build;
+# SANITIZE=1 runs the sanitizer variant too, SANITIZE=0 never.
 set -eu
 cd "$(dirname "$0")/../.."
 sh packaging/setup/deps.sh test
 build=${BUILD_DIR:-build}
-if [ -f "$build/build.ninja" ]; then
-    meson setup --reconfigure "$build" --wrap-mode=nodownload -Dtest_seams=true >/dev/null
-else
-    meson setup "$build" --wrap-mode=nodownload --werror -Dtest_seams=true >/dev/null
-fi
+san=${SANITIZE_BUILD_DIR:-$build-sanitize}
+if [ $# -gt 0 ]; then sanitize=${SANITIZE:-0}; else sanitize=${SANITIZE:-1}; fi
+
+setup() {
+    dir=$1
+    shift
+    if [ -f "$dir/build.ninja" ]; then
+        meson setup --reconfigure "$dir" --wrap-mode=nodownload "$@" >/dev/null
+    else
+        meson setup "$dir" --wrap-mode=nodownload --werror "$@" >/dev/null
+    fi
+}
+
+# The sanitizer variant's tests: the unit and integration suites but the consumer check,
+# which links a plain program against the instrumented library (ASan must come first).
+sanitized_tests() {
+    set --
+    while IFS= read -r t; do
+        case $t in
+        */\ consumer-check) ;;
+        *) set -- "$@" "${t#* / }" ;;
+        esac
+    done <<LIST
+$(meson test -C "$san" --no-rebuild --list --suite unit --suite integration 2>/dev/null | grep ' / ')
+LIST
+    # meson test builds only what these tests need (not e2e, bench). Every report stops the
+    # test that made it; leaks count (LeakSanitizer runs at exit).
+    ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:print_summary=1 \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:print_summary=1 \
+        meson test -C "$san" --print-errorlogs --num-processes 2 --timeout-multiplier 3 "$@"
+}
+
+setup "$build" -Dtest_seams=true
 meson compile -C "$build"
 status=0
 meson test -C "$build" --print-errorlogs --num-processes 2 "$@" || status=$?
-python3 tests/summary.py "$build/meson-logs/testlog.json" || status=1
+logs="$build/meson-logs/testlog.json"
+if [ "$sanitize" = 1 ]; then
+    setup "$san" -Dtest_seams=true -Db_sanitize=address,undefined
+    sanitized_tests || status=$?
+    logs="$logs $san/meson-logs/testlog.json"
+fi
+# shellcheck disable=SC2086 # two paths without spaces
+python3 tests/summary.py $logs || status=1
 exit $status

@@ -3,7 +3,7 @@
 #include "../catch.hpp"
 #include "fixture.hpp"
 
-#include "plugin_handlers.hpp"
+#include "plugin/handlers.hpp"
 
 #include <buttervolume/pool.hpp>
 

@@ -64,6 +64,12 @@ if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
 else
     tar -C "$src" --exclude='./build*' --exclude=./.git -cf - . | tar -C "$tmp/src" -xf -
 fi
+# Debian's cpp-httplib source, which packaging/setup/deps.sh fetches (git ignores it): the
+# daemon is built with it header-only (subprojects/cpp-httplib.wrap), and nothing is downloaded.
+httplib_src=subprojects/packagefiles/debian-src
+[ -d "$src/$httplib_src" ] || { echo "debian: no $src/$httplib_src: run sh packaging/setup/deps.sh" >&2; exit 1; }
+mkdir -p "$tmp/src/$httplib_src"
+cp -r "$src/$httplib_src/." "$tmp/src/$httplib_src/"
 rm -rf "$tmp/src/debian"
 cp -r "$src/packaging/debian" "$tmp/src/debian"
 version=$(sed -n "s/^  version: '\([^']*\)'.*/\1/p" "$src/meson.build")

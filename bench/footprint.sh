@@ -1,0 +1,86 @@
+#!/bin/sh
+# Footprint side by side with btrfs-progs, in one run, the tools alternating in every round:
+#   `buttervolume --version` against `btrfs --version`: wall time and peak RSS
+#   `buttervolume snapshot VOLUME` against `btrfs subvolume snapshot -r`, on a fresh loop btrfs,
+#   each call isolated (sync and a pause before it)
+#   the daemon's RSS idle on an empty pool (after its first answer), and what it maps
+# Usage (root): bench/footprint.sh BUILD_DIR [ROUNDS]
+set -eu
+build=$(realpath "${1:-build}")
+rounds=${2:-21}
+bin="$build/daemon/buttervolume"
+work=$(mktemp -d /tmp/bv-bench-fp.XXXXXX)
+daemon=
+cleanup() {
+    [ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+    umount -l "$work/mnt" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+# Runs a command; appends its wall time (ms, from GNU time's %e is too coarse: date) and max RSS.
+timed() { # file_prefix command...
+    p=$1; shift
+    s=$(date +%s%N)
+    /usr/bin/time -f "%M" -o "$work/rss" "$@" >/dev/null
+    e=$(date +%s%N)
+    echo "$(( (e - s) / 1000 ))" >> "$work/$p.us"
+    cat "$work/rss" >> "$work/$p.kib"
+}
+
+i=1
+while [ $i -le "$rounds" ]; do
+    if [ $((i % 2)) = 1 ]; then timed ver_ours "$bin" --version; timed ver_progs btrfs --version
+    else timed ver_progs btrfs --version; timed ver_ours "$bin" --version; fi
+    i=$((i + 1))
+done
+
+truncate -s 4G "$work/img"
+mkfs.btrfs -q "$work/img"
+mkdir "$work/mnt"
+mount -o loop "$work/img" "$work/mnt"
+root="$work/mnt/pool"
+mkdir "$root"
+"$bin" --root "$root" create vol > /dev/null
+btrfs subvolume create "$work/mnt/plain" > /dev/null
+mkdir "$work/mnt/progs"
+isolated() { sync; sleep 0.3; timed "$@"; }
+i=1
+while [ $i -le "$rounds" ]; do
+    if [ $((i % 2)) = 1 ]; then isolated snap_ours "$bin" --root "$root" snapshot vol; isolated snap_progs btrfs subvolume snapshot -r "$work/mnt/plain" "$work/mnt/progs/s$i"
+    else isolated snap_progs btrfs subvolume snapshot -r "$work/mnt/plain" "$work/mnt/progs/s$i"; isolated snap_ours "$bin" --root "$root" snapshot vol; fi
+    i=$((i + 1))
+done
+
+# The daemon, idle on an empty pool, after answering one request.
+mkdir "$work/mnt/empty"
+"$bin" run --root "$work/mnt/empty" --socket "$work/p.sock" --log-level error &
+daemon=$!
+n=0
+while [ ! -S "$work/p.sock" ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n + 1)); done
+curl -s --unix-socket "$work/p.sock" -X POST http://p/VolumeDriver.List > /dev/null
+sleep 0.5
+field() { awk -v f="$1:" '$1 == f {printf "%.1f", $2 / 1024}' "/proc/$daemon/status"; }
+d_rss=$(field VmRSS); d_hwm=$(field VmHWM); d_anon=$(field RssAnon); d_file=$(field RssFile)
+d_maps=$(awk '$6 ~ /\.so/ {print $6}' "/proc/$daemon/maps" | sort -u | sed 's|.*/||' | tr '\n' ' ')
+kill "$daemon"; wait "$daemon" 2>/dev/null || true; daemon=
+
+ratio() { awk "BEGIN {printf \"%.2f\", $1 / $2}"; }
+vo=$(median < "$work/ver_ours.us"); vp=$(median < "$work/ver_progs.us")
+mo=$(median < "$work/ver_ours.kib"); mp=$(median < "$work/ver_progs.kib")
+so=$(median < "$work/snap_ours.us"); sp=$(median < "$work/snap_progs.us")
+cat <<EOF
+command: sh bench/footprint.sh $1 $rounds
+date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average (1, 5, 15 min) at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg)
+rounds: $rounds, the two tools alternating; medians; snapshot calls isolated (sync, 0.3 s pause)
+
+| what | buttervolume | btrfs-progs | ratio (ours / progs) |
+|---|---|---|---|
+| \`--version\`: wall time | $(awk "BEGIN {printf \"%.2f\", $vo / 1000}") ms | $(awk "BEGIN {printf \"%.2f\", $vp / 1000}") ms | $(ratio "$vo" "$vp")x |
+| \`--version\`: peak RSS | $(awk "BEGIN {printf \"%.1f\", $mo / 1024}") MiB | $(awk "BEGIN {printf \"%.1f\", $mp / 1024}") MiB | $(ratio "$mo" "$mp")x |
+| \`snapshot\` of an empty volume (process included) | $(awk "BEGIN {printf \"%.2f\", $so / 1000}") ms | $(awk "BEGIN {printf \"%.2f\", $sp / 1000}") ms | $(ratio "$so" "$sp")x |
+
+daemon idle on an empty pool, after one request: RSS $d_rss MiB (anonymous $d_anon MiB, file-backed $d_file MiB), peak $d_hwm MiB
+daemon maps: $d_maps
+EOF

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+// The plugin server: cpp-httplib on the plugin socket (or systemd's), a component of the Service.
+#pragma once
+
+#include "service.hpp"
+
+#include <buttervolume/pool.hpp>
+
+#include <filesystem>
+#include <memory>
+
+namespace buttervolume::plugin {
+
+/// The legacy plugin socket Docker looks up for the driver name "btrfs".
+inline const std::filesystem::path default_socket_path = "/run/docker/plugins/btrfs.sock";
+
+struct ServerOptions {
+    /// Where to listen, unless systemd passed a listening socket (LISTEN_FDS).
+    std::filesystem::path socket = default_socket_path;
+};
+
+/// Serves the Docker volume plugin protocol for a pool, from start() until stop(); stop lets
+/// the requests in flight finish, and join() removes the socket file it created.
+class PluginServer : public ServiceComponent {
+public:
+    PluginServer(Pool& pool, ServerOptions options);
+    ~PluginServer() override;
+
+    std::string_view name() const override { return "plugin server"; }
+
+    /// Binds the socket and starts accepting. A stale socket file (nothing listening) is
+    /// replaced; a live one, or a path that is not a socket, is refused. The socket is mode
+    /// 0660. Throws Error when it cannot bind.
+    void start() override;
+    void stop() override;
+    void join() override;
+    bool ended() const override;
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+} // namespace buttervolume::plugin

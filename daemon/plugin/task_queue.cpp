@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+// The elastic task queue: a deque of jobs and threads started on demand.
+#include "plugin/task_queue.hpp"
+
+namespace buttervolume::plugin {
+
+void ElasticTaskQueue::enqueue(std::function<void()> fn)
+{
+    std::lock_guard lock(mutex_);
+    jobs_.push_back(std::move(fn));
+    if (jobs_.size() > idle_ && threads_.size() < max_threads_)
+        threads_.emplace_back([this] { work(); });
+    else
+        cond_.notify_one();
+}
+
+void ElasticTaskQueue::shutdown()
+{
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    cond_.notify_all();
+    for (auto& t : threads_)
+        if (t.joinable())
+            t.join();
+}
+
+void ElasticTaskQueue::work()
+{
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        ++idle_;
+        cond_.wait(lock, [this] { return !jobs_.empty() || stopping_; });
+        --idle_;
+        if (jobs_.empty())
+            return;
+        std::function<void()> fn = std::move(jobs_.front());
+        jobs_.pop_front();
+        lock.unlock();
+        fn();
+        lock.lock();
+    }
+}
+
+} // namespace buttervolume::plugin

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+// The common JSON writer and the records --json prints.
+#include "../../catch.hpp"
+
+#include "common/records.hpp"
+#include "common/terminal.hpp"
+
+#include <rapidjson/document.h>
+
+using namespace buttervolume;
+
+TEST_CASE("json: optional fields are null when unset, and names keep every byte", "[json]")
+{
+    common::JsonWriter w;
+    w.begin_object();
+    w.optional_field("A", std::string_view{});
+    w.optional_field("B", std::optional<std::uint64_t>{});
+    w.optional_field("C", std::optional<std::uint64_t>{7});
+    w.field("D", std::string_view("x\0y", 3));
+    w.end_object();
+    CHECK(w.take() == R"({"A":null,"B":null,"C":7,"D":"x\u0000y"})");
+}
+
+TEST_CASE("json: a volume record has the fields the CLI documents", "[json]")
+{
+    Volume v;
+    v.name = "db";
+    v.path = "/p/volumes/db";
+    v.created = std::chrono::system_clock::from_time_t(0);
+    v.uuid = "u";
+    common::JsonWriter w;
+    common::write_volume_json(w, v);
+    CHECK(w.take() == R"({"Name":"db","Mountpoint":"/p/volumes/db","CreatedAt":"1970-01-01T00:00:00Z","UUID":"u",)"
+                      R"("CopyOnWrite":true,"Compression":null,"SizeLimit":null,"SizeUsed":null})");
+}
+
+TEST_CASE("terminal: control characters in a name cannot forge a line", "[json]")
+{
+    CHECK(common::printable("a\nb\x7f") == "a\\x0ab\\x7f");
+}
