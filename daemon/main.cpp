@@ -22,6 +22,8 @@ std::vector<cli::Command> all_commands()
     cli::add_stream_commands(cmds);
     cli::add_run_command(cmds);
     cli::add_snapshot_commands(cmds);
+    cli::add_replication_commands(cmds);
+    cli::add_serve_ssh_commands(cmds);
     // Options every command accepts.
     for (auto& c : cmds) {
         c.options.push_back({"root", 0, "DIR", "pool root (env BUTTERVOLUME_ROOT, default /var/lib/buttervolume)"});

@@ -52,6 +52,11 @@ logs = sys.argv[1:]
 if not logs:
     sys.exit("usage: summary.py TESTLOG [TESTLOG...]")
 for path in logs:
+    if not os.path.exists(path):
+        # The build did not get as far as running its tests (a compile error): that counts.
+        failed += 1
+        problems.append(f"{build_of(path)}: no test log (the build or its tests did not run)")
+        continue
     with open(path) as log:
         for line in log:
             t = json.loads(line)

@@ -75,5 +75,7 @@ void add_init_command(std::vector<Command>& out);
 void add_stream_commands(std::vector<Command>& out);
 void add_run_command(std::vector<Command>& out);
 void add_snapshot_commands(std::vector<Command>& out);
+void add_replication_commands(std::vector<Command>& out);
+void add_serve_ssh_commands(std::vector<Command>& out);
 
 } // namespace buttervolume::cli

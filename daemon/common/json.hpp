@@ -29,6 +29,7 @@ public:
     void string(std::string_view s) { writer_.String(s.data(), size(s)); }
     void boolean(bool b) { writer_.Bool(b); }
     void number(std::uint64_t n) { writer_.Uint64(n); }
+    void real(double d) { writer_.Double(d); }
     void null() { writer_.Null(); }
 
     /// key: "value".
@@ -36,6 +37,24 @@ public:
     {
         key(k);
         string(value);
+    }
+    /// key: true or false (not an overload of field: a string literal would pick bool).
+    void flag_field(std::string_view k, bool b)
+    {
+        key(k);
+        boolean(b);
+    }
+    /// key: n.
+    void number_field(std::string_view k, std::uint64_t n)
+    {
+        key(k);
+        number(n);
+    }
+    /// key: seconds, or any other real number.
+    void real_field(std::string_view k, double d)
+    {
+        key(k);
+        real(d);
     }
     /// key: "value", or key: null when value is empty.
     void optional_field(std::string_view k, std::string_view value)

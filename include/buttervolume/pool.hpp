@@ -22,6 +22,11 @@
 
 namespace buttervolume {
 
+struct Remote;
+struct ReplicateOptions;
+struct ReplicateResult;
+struct PullResult;
+
 /// Where a pool keeps things. Usually all under one root; the Python project's
 /// BUTTERVOLUME_VOLUMES_PATH / BUTTERVOLUME_SNAPSHOTS_PATH may move volumes and snapshots.
 struct BV_EXPORT PoolPaths {
@@ -175,6 +180,15 @@ public:
     std::vector<ReceivedSnapshot> receive(int in_fd, const ReceiveOptions& opts = {});
     /// Same, from a reader.
     std::vector<ReceivedSnapshot> receive(stream::StreamReader& reader, const ReceiveOptions& opts = {});
+
+    // Replication (include <buttervolume/replication.hpp>; lib/replicate/).
+
+    /// Sends snapshot to remote, incrementally from the newest snapshot both hold; see
+    /// buttervolume::replicate.
+    ReplicateResult replicate(std::string_view snapshot, const Remote& remote, const ReplicateOptions& opts);
+
+    /// Fetches the newest snapshot of volume that remote holds; see buttervolume::pull.
+    PullResult pull(std::string_view volume, const Remote& remote);
 
 private:
     class Impl;

@@ -7,6 +7,7 @@
 #include "pool/test_seams.hpp"
 
 #include <buttervolume/names.hpp>
+#include <buttervolume/replication.hpp>
 
 #include <algorithm>
 
@@ -46,7 +47,11 @@ std::vector<PurgeDecision> Pool::purge(std::string_view volume, const RetentionP
     check_volume_name(volume);
     const Impl& p = *impl_;
     VolumeLock lock = p.layout.lock(volume);
-    auto out = decide(p.snapshots.read_all(p.snapshots.scan(volume)), pattern, opts);
+    // The parents the next incremental send to each target needs (lib/replicate/targets.cpp).
+    PurgeOptions with_targets = opts;
+    for (auto& [name, why] : replication_parents(paths(), volume))
+        with_targets.protect.emplace(name, why);
+    auto out = decide(p.snapshots.read_all(p.snapshots.scan(volume)), pattern, with_targets);
 
     SnapshotRecords::Change change(p.records, volume);
     std::size_t remaining = out.size();

@@ -29,7 +29,8 @@ std::string text(const rapidjson::Value& v)
 
 TEST_CASE("plugin reply: an error message comes back whole, whatever bytes it holds", "[plugin-reply]")
 {
-    const std::string message = std::string("volume 'a\"b\\c\n\x01' failed: \0 end", 32);
+    static constexpr char bytes[] = "volume 'a\"b\\c\n\x01' failed: \0 end";
+    const std::string message(bytes, sizeof bytes - 1); // the NUL inside, not the one after
     auto d = parse(common::error_json(message));
     REQUIRE(d.MemberCount() == 1);
     CHECK(text(d["Err"]) == message);

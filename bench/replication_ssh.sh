@@ -1,0 +1,145 @@
+#!/bin/sh
+# Replication over ssh on loopback, side by side in one run: `buttervolume send` (native
+# sender, serve-ssh receiving) against the Python way `btrfs send | ssh host btrfs receive`,
+# on the same ~2 GiB snapshot, then a ~1% incremental change; wall time, stream bytes, CPU on
+# both ends (client: the whole command; server: the receiving process, timed by
+# /usr/bin/time in the forced command or the remote command line), and the time to learn
+# what the remote holds (parent negotiation: one ssh session up to the listing).
+# Usage (root): bench/replication_ssh.sh BUILD_DIR [ROUNDS]
+set -eu
+build=$(realpath "${1:-build}")
+rounds=${2:-2}
+bin="$build/daemon/buttervolume"
+work=$(mktemp -d /tmp/bv-bench-repl.XXXXXX)
+sshd_pid=""
+cleanup() {
+    [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null || true
+    umount -l "$work/src" 2>/dev/null || true
+    umount -l "$work/dst" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+for fs in src dst; do
+    truncate -s 10G "$work/$fs.img"
+    mkfs.btrfs -q "$work/$fs.img"
+    mkdir "$work/$fs"
+    mount -o loop "$work/$fs.img" "$work/$fs"
+done
+A="$work/src/pool"; OURS="$work/dst/ours"; PROGS="$work/dst/progs"
+mkdir -p "$A" "$OURS" "$PROGS/snapshots"
+"$bin" --root "$A" volumes >/dev/null
+"$bin" --root "$OURS" volumes >/dev/null
+
+# sshd on 127.0.0.1 at a free port; two client keys: one forced to serve-ssh, one a plain shell.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+ssh-keygen -q -t ed25519 -N '' -f "$work/host_key"
+ssh-keygen -q -t ed25519 -N '' -f "$work/key_ours"
+ssh-keygen -q -t ed25519 -N '' -f "$work/key_progs"
+timefmt="%e %U %S"
+echo "command=\"/usr/bin/time -f '$timefmt' -o $work/remote.time $bin --root $OURS serve-ssh\",restrict $(cat "$work/key_ours.pub")" > "$work/authorized_keys"
+cat "$work/key_progs.pub" >> "$work/authorized_keys"
+mkdir -p /run/sshd
+cat > "$work/sshd_config" <<CFG
+Port $port
+ListenAddress 127.0.0.1
+HostKey $work/host_key
+PidFile none
+AuthorizedKeysFile $work/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+UsePAM no
+StrictModes no
+LogLevel ERROR
+CFG
+/usr/sbin/sshd -D -e -f "$work/sshd_config" 2>"$work/sshd.log" &
+sshd_pid=$!
+echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$work/host_key.pub")" > "$work/known_hosts"
+for k in ours progs; do
+    cat >> "$work/ssh_config" <<CFG
+Host $k
+  HostName 127.0.0.1
+  Port $port
+  User root
+  IdentityFile $work/key_$k
+  IdentitiesOnly yes
+  UserKnownHostsFile $work/known_hosts
+CFG
+done
+sleep 0.5
+
+echo "generating ~2 GiB..." >&2
+"$bin" --root "$A" create data >/dev/null
+python3 - "$A/volumes/data" <<'PY'
+import os, random, sys
+root = sys.argv[1]
+rnd = random.Random(7)
+def write(path, size):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            n = min(left, 1 << 20); f.write(os.urandom(n)); left -= n
+for i in range(2000):
+    write(f"{root}/small/d{i % 40:02d}/f{i:04d}", rnd.randint(1, 64) << 10)
+for i in range(120):
+    write(f"{root}/medium/m{i:03d}", 16 << 20)
+write(f"{root}/large/l0", 128 << 20)
+PY
+sync
+s1=$("$bin" --root "$A" snapshot data)
+# ~1% change: 24 MiB rewritten in place across 24 medium files.
+for i in $(seq 0 23); do
+    dd if=/dev/urandom of="$A/volumes/data/medium/m$(printf %03d $((i * 5)))" bs=1M count=1 seek=4 conv=notrunc status=none
+done
+sync
+s2=$("$bin" --root "$A" snapshot data)
+bytes_full=$(btrfs send -q "$A/snapshots/$s1" | wc -c)
+bytes_incr=$(btrfs send -q -p "$A/snapshots/$s1" "$A/snapshots/$s2" | wc -c)
+
+# run NAME CMD...: wall and client CPU of CMD, server CPU from the remote time file.
+run() {
+    name=$1; shift
+    rm -f "$work/remote.time"
+    /usr/bin/time -f "$timefmt" -o "$work/local.time" "$@" > "$work/out" 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+    read -r wall lu ls < "$work/local.time"
+    read -r rw ru rs < "$work/remote.time"
+    echo "$name $wall $(echo "$lu + $ls" | bc) $(echo "$ru + $rs" | bc)"
+}
+ssh_cfg="-F $work/ssh_config"
+ours_send() { "$bin" --root "$A" send --ssh-config "$work/ssh_config" ours "$1" --json; }
+clear_dst() {
+    for s in "$OURS"/snapshots/data@* "$PROGS"/snapshots/data@*; do
+        [ -e "$s" ] && btrfs subvolume delete -c "$s" >/dev/null
+    done
+    "$bin" --root "$OURS" snapshots data >/dev/null
+    btrfs subvolume sync "$work/dst" >/dev/null
+    sync
+}
+: > "$work/results"
+for r in $(seq 1 "$rounds"); do
+    clear_dst
+    run "full-ours" "$bin" --root "$A" send --ssh-config "$work/ssh_config" ours "$s1" --json >> "$work/results"
+    cp "$work/out" "$work/json-full-$r"
+    run "full-pipe" sh -c "btrfs send -q '$A/snapshots/$s1' | ssh $ssh_cfg progs \"/usr/bin/time -f '$timefmt' -o $work/remote.time btrfs receive -q $PROGS/snapshots\"" >> "$work/results"
+    run "incr-ours" "$bin" --root "$A" send --ssh-config "$work/ssh_config" ours "$s2" --json >> "$work/results"
+    cp "$work/out" "$work/json-incr-$r"
+    run "incr-pipe" sh -c "btrfs send -q -p '$A/snapshots/$s1' '$A/snapshots/$s2' | ssh $ssh_cfg progs \"/usr/bin/time -f '$timefmt' -o $work/remote.time btrfs receive -q $PROGS/snapshots\"" >> "$work/results"
+done
+# Negotiation alone: a send of a snapshot the remote already holds is one session up to the listing.
+: > "$work/nego"
+for r in $(seq 1 10); do
+    "$bin" --root "$A" send --ssh-config "$work/ssh_config" ours "$s2" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["NegotiateSeconds"])' >> "$work/nego"
+done
+median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "stream bytes: full $bytes_full, incremental $bytes_incr (same for both ways: ours is byte-exact with btrfs send)"
+printf "%-10s %10s %14s %14s %12s\n" case wall_s client_cpu_s server_cpu_s MiB/s
+for c in full-ours full-pipe incr-ours incr-pipe; do
+    w=$(grep "^$c " "$work/results" | cut -d' ' -f2 | median)
+    lc=$(grep "^$c " "$work/results" | cut -d' ' -f3 | median)
+    rc=$(grep "^$c " "$work/results" | cut -d' ' -f4 | median)
+    b=$bytes_full; case $c in incr*) b=$bytes_incr;; esac
+    printf "%-10s %10s %14s %14s %12.1f\n" "$c" "$w" "$lc" "$rc" "$(echo "$b / 1048576 / $w" | bc -l)"
+done
+echo "ours full, incremental (JSON of the last round):"; cat "$work/json-full-$rounds" "$work/json-incr-$rounds"
+echo "negotiation (one ssh session to the listing), median of 10: $(median < "$work/nego") s"

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+// serve_ssh: runs one allowed request of a forced command, refuses and logs everything else.
+#include "pool/volume_lock.hpp"
+#include "base/sys.hpp"
+#include "base/child_process.hpp"
+#include "guarded_receive.hpp"
+#include "listing.hpp"
+#include "serve_command.hpp"
+
+#include <buttervolume/error.hpp>
+#include <buttervolume/replication.hpp>
+#include <buttervolume/send.hpp>
+
+#include <fmt/chrono.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <cstdlib>
+
+namespace buttervolume {
+
+namespace {
+
+std::atomic<bool> stop_requested{false};
+
+extern "C" void on_stop(int)
+{
+    stop_requested = true;
+}
+
+// A TERM or HUP (sshd going away) stops a receive between commands, and the receiver removes
+// the unfinished subvolume; no SA_RESTART, so a blocked read returns EINTR and is checked.
+void install_stop_handlers()
+{
+    struct sigaction sa {};
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    for (int s : {SIGINT, SIGTERM, SIGHUP})
+        ::sigaction(s, &sa, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+}
+
+// One line per request in state/serve-ssh.log, in one O_APPEND write so that parallel
+// sessions never mix their lines.
+void log_request(const PoolPaths& paths, std::string_view verdict, std::string_view command, std::string_view detail)
+{
+    const char* conn = std::getenv("SSH_CONNECTION");
+    std::string client = conn ? std::string(std::string_view(conn).substr(0, std::string_view(conn).find(' ')))
+                              : std::string("local");
+    auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    std::string line = fmt::format("{:%Y-%m-%dT%H:%M:%SZ} {} {} '{}'{}{}\n",
+                                   fmt::gmtime(std::chrono::system_clock::to_time_t(now)), client, verdict,
+                                   replication::shown(command), detail.empty() ? "" : ": ", replication::shown(detail));
+    UniqueFd fd(::open((paths.state / "serve-ssh.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+    if (fd)
+        (void)!::write(fd.get(), line.data(), line.size());
+}
+
+void check_volume(const replication::ServeRequest& req, const SnapshotName& sn)
+{
+    if (sn.volume != req.volume)
+        throw InvalidArgument(fmt::format("refusing to receive '{}': this session receives volume '{}'", sn.str(),
+                                          req.volume));
+}
+
+int run_request(Pool& pool, const replication::ServeRequest& req, int in_fd, int out_fd, int err_fd)
+{
+    using replication::Verb;
+    const PoolPaths& paths = pool.paths();
+    ReceiveOptions ropts;
+    ropts.cancel = [] { return stop_requested.load(); };
+    switch (req.verb) {
+    case Verb::List:
+        write_all(out_fd, replication::format_listing(paths, replication::local_snapshots(pool, req.volume)));
+        return 0;
+    case Verb::Receive: {
+        std::string result;
+        {
+            // No lock here: Pool::receive commits under the volume's lock (and a sender to its
+            // own pool, which holds that lock, sees its own UUIDs in the listing and stops).
+            write_all(out_fd,
+                                 replication::format_listing(paths, replication::local_snapshots(pool, req.volume)));
+            auto got = replication::receive_one_snapshot(
+                pool, in_fd, [&](const SnapshotName& sn) { check_volume(req, sn); }, ropts);
+            result = got.empty ? "nothing\n" : fmt::format("{}\t{}\n", got.present ? "present" : "received", got.name);
+        }
+        write_all(out_fd, result);
+        return 0;
+    }
+    case Verb::Send: {
+        PoolSendOptions sopts;
+        for (const auto* n : {&req.snapshot, req.parent ? &*req.parent : nullptr}) {
+            if (n && !pool.find_snapshot(*n))
+                throw NotFound(fmt::format("no snapshot '{}' here", *n));
+        }
+        sopts.parent = req.parent;
+        pool.send(req.snapshot, out_fd, sopts);
+        return 0;
+    }
+    case Verb::Rsync: {
+        if (!pool.has_volume(req.volume))
+            throw NotFound(fmt::format("no volume '{}' here", req.volume));
+        ChildProcess rsync(req.argv, Stdio::Inherit, Stdio::Inherit,
+                                      Stdio::Inherit, in_fd, out_fd);
+        return rsync.wait();
+    }
+    case Verb::BtrfsReceive: {
+        auto got = replication::receive_one_snapshot(pool, in_fd, [](const SnapshotName&) {}, ropts);
+        if (!got.empty) {
+            // What btrfs receive prints, for a Python sender's logs.
+            write_all(err_fd, fmt::format("At subvol {}\n", got.name));
+        }
+        return 0;
+    }
+    case Verb::BtrfsDelete:
+        pool.remove_snapshot(req.snapshot);
+        write_all(out_fd, fmt::format("Delete subvolume '{}'\n", (paths.snapshots / req.snapshot).native()));
+        return 0;
+    }
+    return 1;
+}
+
+} // namespace
+
+int serve_ssh(const PoolPaths& paths, std::string_view command, int in_fd, int out_fd, int err_fd)
+{
+    install_stop_handlers();
+    replication::ServeRequest req;
+    try {
+        req = replication::parse_serve_command(command, paths);
+    } catch (const Error& e) {
+        log_request(paths, "refused", command, e.what());
+        write_all(err_fd, fmt::format("buttervolume serve-ssh: refused: {}\n", e.what()));
+        return 1;
+    }
+    try {
+        Pool pool(paths);
+        int rc = run_request(pool, req, in_fd, out_fd, err_fd);
+        log_request(paths, rc == 0 ? "done" : fmt::format("exit {}", rc), command, "");
+        return rc;
+    } catch (const std::exception& e) {
+        log_request(paths, "failed", command, e.what());
+        try {
+            write_all(err_fd, fmt::format("buttervolume serve-ssh: {}\n", e.what()));
+        } catch (...) {
+        }
+        return 1;
+    }
+}
+
+} // namespace buttervolume
