@@ -26,6 +26,7 @@ Pool::Pool(const PoolPaths& paths) : impl_(std::make_unique<Impl>(paths))
     // A receive killed mid-stream leaves its hidden subvolume in snapshots/.
     stream::remove_stale_receives(impl_->layout.snapshots().fd());
     impl_->volumes.remove_leftovers();
+    remove_orphan_ephemeral_records(impl_->layout, impl_->volumes, impl_->ephemeral);
 }
 
 Pool::Pool(const fs::path& root) : Pool(PoolPaths::under(root)) {}

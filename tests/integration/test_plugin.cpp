@@ -98,7 +98,8 @@ TEST_CASE("plugin: bad names and options get a 500 with a clear Err and change n
     std::string before = tree_listing(f.fsx.mnt());
     auto bad_opt = f.call("/VolumeDriver.Create", R"({"Name":"v","Opts":{"sise":"1G"}})");
     CHECK(bad_opt.status == 500);
-    CHECK(err_of(bad_opt) == "unknown volume option 'sise': valid options are copyonwrite, nocow, compression, size, from");
+    CHECK(err_of(bad_opt) ==
+          "unknown volume option 'sise': valid options are copyonwrite, nocow, compression, size, from, ephemeral");
     auto bad_name = f.call("/VolumeDriver.Create", R"({"Name":"../../etc","Opts":null})");
     CHECK(bad_name.status == 500);
     CHECK_THAT(err_of(bad_name), Catch::StartsWith("invalid volume name '../../etc'"));
