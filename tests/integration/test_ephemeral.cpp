@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Ephemeral volumes (from=SOURCE, ephemeral=true) on a real btrfs: a fresh clone at each first mount.
 #include "../catch.hpp"
+#include "files.hpp"
 #include "fixture.hpp"
 #include "seams.hpp"
 
@@ -15,30 +16,13 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
-#include <fstream>
+#include <optional>
 
 using namespace buttervolume;
 using namespace buttervolume::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string read_text(const fs::path& p)
-{
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_text(const fs::path& p, const std::string& s)
-{
-    std::ofstream(p) << s;
-}
-
-// The entries of volumes/, sorted: shows that no temporary or trash subvolume is left.
-std::string ls(const fs::path& dir)
-{
-    return sh(fmt::format("ls -A '{}'", dir.native()));
-}
 
 VolumeOptions ephemeral_of(const std::string& source)
 {
@@ -49,6 +33,20 @@ VolumeOptions ephemeral_of(const std::string& source)
 }
 
 const std::string id1(64, '1'), id2(64, '2');
+
+// A pool with volume prod (file f: "prod") and qa, an ephemeral clone of it.
+struct EphemeralPool {
+    BtrfsFixture fsx;
+    std::optional<Pool> pool;
+    Volume qa;
+    EphemeralPool()
+    {
+        fs::create_directories(fsx.root());
+        pool.emplace(fsx.root());
+        write_text(pool->create_volume("prod").path / "f", "prod");
+        qa = pool->create_volume("qa", ephemeral_of("prod"));
+    }
+};
 
 } // namespace
 
@@ -94,11 +92,9 @@ TEST_CASE("ephemeral: each first mount gets a fresh clone of the source; the las
 
 TEST_CASE("ephemeral: two mounts share one clone until the last of them is unmounted", "[ephemeral]")
 {
-    BtrfsFixture fsx;
-    fs::create_directories(fsx.root());
-    Pool pool(fsx.root());
-    write_text(pool.create_volume("prod").path / "f", "prod");
-    Volume qa = pool.create_volume("qa", ephemeral_of("prod"));
+    EphemeralPool e;
+    Pool& pool = *e.pool;
+    const Volume& qa = e.qa;
 
     pool.mount_volume("qa", id1);
     write_text(qa.path / "shared", "from the first container");
@@ -140,11 +136,9 @@ TEST_CASE("ephemeral: a snapshot source gives that snapshot each time, not the v
 TEST_CASE("ephemeral: a source that is gone fails the next mount clearly and the volume keeps its content",
           "[ephemeral]")
 {
-    BtrfsFixture fsx;
-    fs::create_directories(fsx.root());
-    Pool pool(fsx.root());
-    write_text(pool.create_volume("prod").path / "f", "prod");
-    Volume qa = pool.create_volume("qa", ephemeral_of("prod"));
+    EphemeralPool e;
+    Pool& pool = *e.pool;
+    const Volume& qa = e.qa;
 
     // The source disappears while a container runs: its last unmount succeeds (Docker must be
     // able to stop it) and keeps what it wrote, as there is no clone to go back to.
@@ -174,7 +168,7 @@ TEST_CASE("ephemeral: a source that is gone fails the next mount clearly and the
     pool.remove_snapshot(snap.name);
     CHECK_THROWS_WITH(pool.mount_volume("qa-snap", id1),
                       Catch::Contains(fmt::format("its source, snapshot '{}', no longer exists", snap.name)));
-    CHECK(read_text(fsx.root() / "volumes/qa-snap/f") == "prod again");
+    CHECK(read_text(e.fsx.root() / "volumes/qa-snap/f") == "prod again");
 }
 
 TEST_CASE("ephemeral: the option survives a new Pool (a restarted plugin); create is idempotent; remove forgets it",
