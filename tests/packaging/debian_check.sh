@@ -6,7 +6,9 @@
 #
 # Steps, each one a failure when it goes wrong: copy the source tree (the files git knows,
 # committed or not) to a scratch folder with packaging/debian as its debian/; build with
-# `dpkg-buildpackage -us -uc -b` (nocheck: the package is built with -Dtests=disabled);
+# `dpkg-buildpackage -us -uc -b` (nocheck: the package is built with -Dtests=disabled; noopt:
+# -O0, for CI's time: nothing checked here depends on optimisation, and a release build is
+# made without it);
 # lintian --fail-on error; `apt-get install ./*.deb` into this machine (not a chroot: the build
 # dependencies are already here, and nothing is fetched); check `buttervolume --version`, the
 # man page, the systemd units and the library; build and run a consumer with nothing but
@@ -76,7 +78,7 @@ version=$(sed -n "s/^  version: '\([^']*\)'.*/\1/p" "$src/meson.build")
 
 echo "== dpkg-buildpackage -us -uc -b (log: build.log)"
 jobs=$(nproc 2>/dev/null || echo 2)
-if ! (cd "$tmp/src" && DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=$jobs" dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1; then
+if ! (cd "$tmp/src" && DEB_BUILD_OPTIONS="nocheck noopt noautodbgsym parallel=$jobs" dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1; then
     echo "debian: dpkg-buildpackage failed; its log ends with:" >&2
     tail -n 60 "$tmp/build.log" >&2
     exit 1
