@@ -79,9 +79,17 @@ void remove_orphan_ephemeral_records(const PoolLayout& layout, const VolumeStore
                                      const EphemeralRecords& records)
 {
     for (const auto& name : records.names()) {
-        VolumeLock lock = layout.try_lock(name);
-        if (lock.held() && !volumes.exists(name))
-            records.forget(name);
+        // One stat for each ephemeral volume; only a record without its volume is locked (its
+        // creator may still be at work) and removed. Like any leftover, one that cannot be
+        // removed now (a read-only filesystem) must not stop the pool from opening.
+        if (volumes.exists(name))
+            continue;
+        try {
+            VolumeLock lock = layout.try_lock(name);
+            if (lock.held() && !volumes.exists(name))
+                records.forget(name);
+        } catch (const Error&) {
+        }
     }
 }
 

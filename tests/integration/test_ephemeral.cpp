@@ -329,3 +329,21 @@ TEST_CASE("ephemeral: a create killed after its record, before the volume appear
     CHECK(ls(fsx.root() / "volumes") == "prod\n");
     CHECK(pool.create_volume("qa", ephemeral_of("prod")).ephemeral_source == "prod");
 }
+
+TEST_CASE("ephemeral: a pool with ephemeral volumes and a stale record opens and reads on a read-only filesystem",
+          "[ephemeral]")
+{
+    EphemeralPool e;
+    e.pool.reset();
+    // A record whose volume is gone, as a create killed before its rename leaves it.
+    write_text(e.fsx.root() / "state/ephemeral/ghost", "from prod\n");
+    sh(fmt::format("mount -o remount,ro '{}'", e.fsx.mnt().native()));
+    Pool pool(e.fsx.root());
+    CHECK(pool.find_volume("qa")->ephemeral_source == "prod");
+    CHECK(pool.volume_names() == std::vector<std::string>{"prod", "qa"});
+    sh(fmt::format("mount -o remount,rw '{}'", e.fsx.mnt().native()));
+    // Writable again: the next open removes the stale record.
+    Pool again(e.fsx.root());
+    CHECK_FALSE(fs::exists(e.fsx.root() / "state/ephemeral/ghost"));
+    CHECK(fs::exists(e.fsx.root() / "state/ephemeral/qa"));
+}
