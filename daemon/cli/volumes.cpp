@@ -70,7 +70,9 @@ void add_volume_commands(std::vector<Command>& out)
                    "  copyonwrite=true|false   false sets no-copy-on-write (chattr +C); alias nocow=true|false\n"
                    "  compression=zstd|lzo|zlib|none   btrfs compression of new files\n"
                    "  size=SIZE                size limit (qgroup), bytes or with K/M/G/T suffix\n"
-                   "  from=VOLUME[@TIMESTAMP]  start as a writable snapshot of a volume or snapshot",
+                   "  from=VOLUME[@TIMESTAMP]  start as a writable snapshot of a volume or snapshot\n"
+                   "  ephemeral=true|false     with from=: a fresh clone of it each time the volume goes\n"
+                   "                           from no mounts to one; writes are discarded at the last unmount",
                    {{"opt", 'o', "KEY=VALUE", "volume option (repeatable)", true}},
                    1, 1, create});
     out.push_back({"volumes", "", "list volumes with their options",

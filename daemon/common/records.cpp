@@ -22,6 +22,9 @@ void write_volume_json(JsonWriter& w, const Volume& v)
         w.null();
     w.optional_field("SizeLimit", v.size_limit);
     w.optional_field("SizeUsed", v.size_used);
+    w.key("Ephemeral");
+    w.boolean(v.ephemeral_source.has_value());
+    w.optional_field("Source", v.ephemeral_source ? std::string_view(*v.ephemeral_source) : std::string_view());
     w.end_object();
 }
 

@@ -54,6 +54,11 @@ void write_status(JsonWriter& w, const Volume& v, std::size_t mounts, std::size_
             w.field("SizeUsedHuman", format_size(*v.size_used));
         }
     }
+    // An ephemeral volume's content is a fresh clone of Source at each first mount.
+    w.key("Ephemeral");
+    w.boolean(v.ephemeral_source.has_value());
+    if (v.ephemeral_source)
+        w.field("Source", *v.ephemeral_source);
     w.key("Mounts");
     w.number(mounts);
     w.key("Snapshots");

@@ -25,7 +25,7 @@ std::string encode_empty();
 std::string encode_mountpoint(const std::filesystem::path& path);
 
 /// Get's reply: the volume with CreatedAt (RFC 3339) and a Status object of its options, size
-/// limit and usage, mount count and snapshot count.
+/// limit and usage, whether it is ephemeral (and its Source), mount count and snapshot count.
 std::string encode_volume(const Volume& v, std::size_t mounts, std::size_t snapshots);
 
 /// List's reply: every name with Mountpoint <volumes_dir>/<name>, built from the name alone.

@@ -29,9 +29,13 @@ struct BV_EXPORT VolumeOptions {
     std::optional<std::uint64_t> size_limit;
     /// Create the volume as a writable snapshot of this volume (or `volume@timestamp` snapshot).
     std::optional<std::string> from;
+    /// A throwaway clone of `from` (which it needs): each time the volume goes from no mounts to
+    /// one its content is replaced by a fresh writable snapshot of `from`, and what containers
+    /// wrote is discarded at the last unmount.
+    bool ephemeral = false;
 
     /// Parses Docker-style options. Throws InvalidArgument naming the key or value and listing
-    /// the valid keys or values. Keys: copyonwrite, nocow, compression, size, from.
+    /// the valid keys or values. Keys: copyonwrite, nocow, compression, size, from, ephemeral.
     static VolumeOptions parse(const std::map<std::string, std::string>& opts);
 
     /// "key=value" pairs, as given on a command line (`-o size=1G`). Throws InvalidArgument.

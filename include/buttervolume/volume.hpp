@@ -32,8 +32,12 @@ struct BV_EXPORT Volume {
     std::optional<std::uint64_t> size_limit;
     /// Bytes referenced by the volume, when quotas are enabled on the filesystem.
     std::optional<std::uint64_t> size_used;
+    /// For an ephemeral volume (option ephemeral=true), the source it is cloned from at each
+    /// first mount: a volume or a "<volume>@<timestamp>" snapshot.
+    std::optional<std::string> ephemeral_source;
 
-    /// The options this volume would be created with to be equal to itself (no `from`).
+    /// The options this volume would be created with to be equal to itself (`from` only for an
+    /// ephemeral volume, with ephemeral set).
     VolumeOptions options() const;
 };
 

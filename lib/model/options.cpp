@@ -31,7 +31,7 @@ bool parse_bool(const std::string& key, const std::string& value)
                                       printable(key)));
 }
 
-constexpr std::string_view valid_keys = "copyonwrite, nocow, compression, size, from";
+constexpr std::string_view valid_keys = "copyonwrite, nocow, compression, size, from, ephemeral";
 } // namespace
 
 std::string_view to_string(Compression c)
@@ -146,6 +146,13 @@ VolumeOptions VolumeOptions::parse(const std::map<std::string, std::string>& opt
                                                   "use <volume> or <volume>@<timestamp>",
                                                   printable(value)));
             out.from = value;
+        } else if (k == "ephemeral") {
+            // Only the two words: this option decides whether data is thrown away.
+            std::string v = lower(value);
+            if (v != "true" && v != "false")
+                throw InvalidArgument(
+                    fmt::format("invalid value '{}' for option 'ephemeral': use true or false", value));
+            out.ephemeral = v == "true";
         } else {
             throw InvalidArgument(fmt::format("unknown volume option '{}': valid options are {}", printable(key),
                                                           valid_keys));
@@ -161,6 +168,9 @@ VolumeOptions VolumeOptions::parse(const std::map<std::string, std::string>& opt
     if (out.from && (!out.copy_on_write || out.compression))
         throw InvalidArgument("option 'from' cannot be combined with 'copyonwrite' or 'compression': "
                               "a clone keeps the attributes of its source");
+    if (out.ephemeral && !out.from)
+        throw InvalidArgument("option 'ephemeral=true' needs 'from=<volume>' or 'from=<volume>@<timestamp>': "
+                              "the source each first mount clones");
     return out;
 }
 
@@ -185,6 +195,10 @@ VolumeOptions Volume::options() const
     o.copy_on_write = copy_on_write;
     o.compression = compression;
     o.size_limit = size_limit;
+    if (ephemeral_source) {
+        o.from = ephemeral_source;
+        o.ephemeral = true;
+    }
     return o;
 }
 

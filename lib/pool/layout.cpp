@@ -2,6 +2,8 @@
 // Opening a pool's folders: the root must exist and every folder must be on btrfs.
 #include "pool/layout.hpp"
 
+#include "pool/docker_root.hpp"
+
 #include "base/sys.hpp"
 #include "btrfs/subvolume.hpp"
 
@@ -18,6 +20,9 @@ PoolLayout::PoolLayout(const PoolPaths& p) : paths_(p)
         throw NotBtrfs(fmt::format("pool root '{}' is not on a btrfs filesystem (run 'buttervolume init' "
                                    "to create a btrfs image there)",
                                    p.root.native()));
+    // The seed's root, /var/lib/docker/volumes: keep Docker's local driver from deleting ours.
+    if (is_docker_volume_root(root))
+        guard_folders_from_docker(root, p);
     volumes_ = Dir::open(p.volumes, true);
     snapshots_ = Dir::open(p.snapshots, true);
     config_ = Dir::open(p.config, true);

@@ -8,6 +8,7 @@
 #include "pool/mount_table.hpp"
 
 #include "base/sys.hpp"
+#include "pool/ephemeral.hpp"
 #include "pool/pool_impl.hpp"
 
 #include <buttervolume/names.hpp>
@@ -110,45 +111,66 @@ std::size_t MountTable::total(std::string_view name) const
     return total;
 }
 
+// An ephemeral volume gets its fresh clone when it goes from no mounts to one, before the
+// mount is counted: a refresh that fails (its source is gone) fails the Mount, and Docker then
+// starts no container on stale data.
 std::filesystem::path Pool::mount_volume(std::string_view name, std::string_view id)
 {
     check_volume_name(name);
     check_mount_id(id);
+    const Impl& p = *impl_;
     auto no_such_volume = [&] { return NotFound(fmt::format("mount volume '{}': no such volume", name)); };
     // Checked before the lock too: a lock file is made for volumes only.
-    if (!impl_->volumes.exists(name))
+    if (!p.volumes.exists(name))
         throw no_such_volume();
-    VolumeLock lock = impl_->layout.lock(name);
-    if (!impl_->volumes.exists(name))
+    VolumeLock lock = p.layout.lock(name);
+    if (!p.volumes.exists(name))
         throw no_such_volume();
-    auto counts = impl_->mounts.read(name);
+    auto counts = p.mounts.read(name);
     std::size_t total = 0;
     for (const auto& [other, n] : counts)
         total += n;
     if (total >= max_count)
         throw Busy(fmt::format("mount volume '{}': it already has {} mounts", name, total));
+    if (counts.empty())
+        if (auto source = p.ephemeral.source(name))
+            refresh_ephemeral(p.layout, p.volumes, p.snapshots, name, *source, fmt::format("mount volume '{}'", name));
     ++counts[std::string(id)];
-    impl_->mounts.write(name, counts);
-    return impl_->layout.volumes().path(name);
+    p.mounts.write(name, counts);
+    return p.layout.volumes().path(name);
 }
 
+// At the last Unmount an ephemeral volume drops what containers wrote (a fresh clone again,
+// so nothing they wrote stays on disk). The Unmount itself never fails for it: the container
+// is gone either way, and when the source is gone too the content stays until a Mount, which
+// then fails saying why.
 bool Pool::unmount_volume(std::string_view name, std::string_view id)
 {
     check_volume_name(name);
     check_mount_id(id);
+    const Impl& p = *impl_;
     // Docker sends Unmounts for names and IDs we never counted: those are answered from a read
     // (files are replaced whole), taking no lock, so they leave no lock file behind.
-    auto seen = impl_->mounts.read(name);
+    auto seen = p.mounts.read(name);
     if (seen.find(std::string(id)) == seen.end())
         return false;
-    VolumeLock lock = impl_->layout.lock(name);
-    auto counts = impl_->mounts.read(name);
+    VolumeLock lock = p.layout.lock(name);
+    auto counts = p.mounts.read(name);
     auto it = counts.find(std::string(id));
     if (it == counts.end())
         return false;
     if (--it->second == 0)
         counts.erase(it);
-    impl_->mounts.write(name, counts);
+    p.mounts.write(name, counts);
+    if (counts.empty())
+        if (auto source = p.ephemeral.source(name)) {
+            try {
+                if (p.volumes.exists(name))
+                    refresh_ephemeral(p.layout, p.volumes, p.snapshots, name, *source,
+                                      fmt::format("unmount volume '{}'", name));
+            } catch (const Error&) {
+            }
+        }
     return true;
 }
 

@@ -27,6 +27,9 @@ Pool::Pool(const PoolPaths& paths) : impl_(std::make_unique<Impl>(paths))
     // A receive killed mid-stream leaves its hidden subvolume in snapshots/.
     stream::remove_stale_receives(impl_->layout.snapshots().fd());
     impl_->volumes.remove_leftovers();
+    // Records first: removing one locks its name, and the next step removes the lock files of
+    // names that are no volume.
+    remove_orphan_ephemeral_records(impl_->layout, impl_->volumes, impl_->ephemeral);
     remove_state_leftovers(impl_->layout, impl_->volumes);
 }
 

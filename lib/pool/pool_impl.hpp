@@ -3,6 +3,7 @@
 #pragma once
 
 #include "btrfs/quota.hpp"
+#include "pool/ephemeral.hpp"
 #include "pool/layout.hpp"
 #include "pool/mount_table.hpp"
 #include "pool/snapshot_records.hpp"
@@ -19,7 +20,7 @@ class Pool::Impl {
 public:
     explicit Impl(const PoolPaths& paths)
         : layout(paths), quota(layout.volumes().fd()), mounts(layout.state()), records(layout.state()),
-          volumes(layout, quota), snapshots(layout, quota, records)
+          ephemeral(layout.state()), volumes(layout, quota, ephemeral), snapshots(layout, quota, records)
     {
     }
     Impl(const Impl&) = delete;
@@ -29,6 +30,7 @@ public:
     const btrfs::Quota quota;
     const MountTable mounts;
     const SnapshotRecords records;
+    const EphemeralRecords ephemeral;
     const VolumeStore volumes;
     const SnapshotStore snapshots;
 };

@@ -112,33 +112,20 @@ RestoreResult Pool::restore(std::string_view source, std::optional<std::string_v
         test_kill_point("restore:safety-taken");
     }
 
-    // The new content is built under a temporary name that the next Pool open removes if we die.
-    btrfs::NewSubvolume tmp = p.volumes.build(t, src.get());
+    // The new content is built under a temporary name that the next Pool open removes if we die;
+    // after the exchange the previous content, kept in the safety snapshot, is deleted.
     try {
-        if (old && p.quota.enabled()) {
-            // A snapshot is a new subvolume with its own qgroup: carry the size limit over.
-            auto info = btrfs::subvolume_info(old.get(), shown);
-            if (auto limit = p.quota.limit(info.id)) {
-                UniqueFd fd = tmp.open();
-                p.quota.set_limit(fd.get(), *limit, shown);
-            }
-        }
-        test_kill_point("restore:copy-made");
-        if (old)
-            tmp.exchange(t, fmt::format("{}: exchange with the current volume", what));
-        else
-            tmp.commit(t, fmt::format("{}: rename into place", what));
+        p.volumes.replace(t, old ? old.get() : -1, src.get(), what, "restore");
     } catch (...) {
-        tmp.discard();
         if (change)
             change->finish([&] { return p.snapshots.count(t); }); // the safety snapshot exists
         throw;
     }
-    test_kill_point("restore:exchanged");
-    // tmp now holds the previous content, kept in the safety snapshot; it is deleted below.
-    tmp.discard();
-    if (!old)
+    if (!old) {
+        // Counts and records left by an earlier volume of this name are not this one's.
         p.mounts.forget(t);
+        p.ephemeral.forget(t);
+    }
     if (change)
         change->finish([&] { return p.snapshots.count(t); });
     return result;

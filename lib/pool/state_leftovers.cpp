@@ -68,7 +68,7 @@ void remove_lock_files_of_non_volumes(const PoolLayout& layout, const VolumeStor
 
 void remove_state_leftovers(const PoolLayout& layout, const VolumeStore& volumes) noexcept
 {
-    for (const char* sub : {"mounts", "snapshots"}) {
+    for (const char* sub : {"mounts", "snapshots", "ephemeral"}) {
         try {
             if (Dir dir = layout.state().try_sub(sub))
                 remove_stale_tmp_files(layout, dir);

@@ -6,6 +6,7 @@
 #include "base/sys.hpp"
 #include "btrfs/attributes.hpp"
 #include "btrfs/subvolume.hpp"
+#include "pool/test_seams.hpp"
 
 #include <buttervolume/names.hpp>
 
@@ -47,6 +48,7 @@ Volume VolumeStore::read(int fd, std::string_view name, const btrfs::QuotaState&
         if (!quota.simple_since || info.otransid >= *quota.simple_since)
             v.size_used = quota_.referenced(info.id);
     }
+    v.ephemeral_source = ephemeral_.source(name);
     return v;
 }
 
@@ -138,6 +140,29 @@ btrfs::NewSubvolume VolumeStore::build(std::string_view name, int source_fd) con
     if (source_fd >= 0)
         return btrfs::NewSubvolume::snapshot_of(source_fd, dir.fd(), std::move(tmp), std::move(shown));
     return btrfs::NewSubvolume::create(dir.fd(), std::move(tmp), std::move(shown));
+}
+
+void VolumeStore::replace(std::string_view name, int old_fd, int source_fd, const std::string& what,
+                          std::string_view step) const
+{
+    const std::string n(name);
+    const std::string shown = layout_.volumes().path(name).native();
+    btrfs::NewSubvolume tmp = build(name, source_fd);
+    if (old_fd >= 0 && quota_.enabled()) {
+        // A snapshot is a new subvolume with its own qgroup: carry the size limit over.
+        auto info = btrfs::subvolume_info(old_fd, shown);
+        if (auto limit = quota_.limit(info.id)) {
+            UniqueFd fd = tmp.open();
+            quota_.set_limit(fd.get(), *limit, shown);
+        }
+    }
+    test_kill_point(fmt::format("{}:copy-made", step));
+    if (old_fd >= 0)
+        tmp.exchange(n, fmt::format("{}: exchange with the current volume", what));
+    else
+        tmp.commit(n, fmt::format("{}: rename into place", what));
+    test_kill_point(fmt::format("{}:exchanged", step));
+    // After the exchange tmp holds the previous content: deleted as it goes out of scope.
 }
 
 void VolumeStore::remove_leftovers() const

@@ -4,6 +4,7 @@
 
 #include "btrfs/new_subvolume.hpp"
 #include "btrfs/quota.hpp"
+#include "pool/ephemeral.hpp"
 #include "pool/layout.hpp"
 
 #include <buttervolume/volume.hpp>
@@ -22,7 +23,10 @@ inline constexpr std::string_view trash_prefix = ".trash.";
 /// Reads the volumes of a pool and builds new ones. Callers hold the volume's lock to change one.
 class VolumeStore {
 public:
-    VolumeStore(const PoolLayout& layout, const btrfs::Quota& quota) : layout_(layout), quota_(quota) {}
+    VolumeStore(const PoolLayout& layout, const btrfs::Quota& quota, const EphemeralRecords& ephemeral)
+        : layout_(layout), quota_(quota), ephemeral_(ephemeral)
+    {
+    }
 
     /// Reads the volume whose root is fd. quota: the quota state (asked once per listing rather
     /// than once per volume). The usage of a volume created before simple quotas were enabled is
@@ -45,6 +49,15 @@ public:
     /// (when >= 0). The next Pool open removes it if the process dies before it is committed.
     btrfs::NewSubvolume build(std::string_view name, int source_fd = -1) const;
 
+    /// Makes volume name a writable snapshot of source_fd, atomically: built under a temporary
+    /// name, given the size limit of the current volume old_fd, then exchanged with it
+    /// (renameat2 RENAME_EXCHANGE; renamed into place when old_fd is -1), so that name always
+    /// holds the old or the new content, also after a crash. The previous content is deleted
+    /// (nested subvolumes too). In test builds, kill points "<step>:copy-made" and
+    /// "<step>:exchanged". The caller holds the volume's lock. Throws Error ("<what>: ...").
+    void replace(std::string_view name, int old_fd, int source_fd, const std::string& what,
+                 std::string_view step) const;
+
     /// Removes leftovers of interrupted creates and removes (".tmp.*", ".trash.*" in volumes/)
     /// whose owner no longer holds the volume's lock.
     void remove_leftovers() const;
@@ -52,6 +65,7 @@ public:
 private:
     const PoolLayout& layout_;
     const btrfs::Quota& quota_;
+    const EphemeralRecords& ephemeral_;
 };
 
 } // namespace buttervolume

@@ -7,6 +7,7 @@
 #include "base/sys.hpp"
 #include "btrfs/attributes.hpp"
 #include "btrfs/subvolume.hpp"
+#include "pool/test_seams.hpp"
 
 #include <buttervolume/names.hpp>
 #include <buttervolume/snapshot.hpp>
@@ -50,6 +51,28 @@ void forget_old_mounts(const MountTable& mounts, std::string_view name) noexcept
     }
 }
 
+// Whether an existing volume is the clone asked for. An ephemeral volume is matched by its
+// recorded source name: its content (and so its parent UUID) changes at every first mount.
+void compare_source(std::vector<std::string>& diff, const Volume& have, const VolumeOptions& want, int existing_fd,
+                    int source_fd, const std::string& shown)
+{
+    if (have.ephemeral_source && !want.ephemeral) {
+        diff.push_back(
+            fmt::format("it is ephemeral (a fresh clone of '{}' at each first mount)", *have.ephemeral_source));
+    } else if (!have.ephemeral_source && want.ephemeral) {
+        diff.push_back("it is not ephemeral");
+    } else if (have.ephemeral_source) {
+        if (*have.ephemeral_source != *want.from)
+            diff.push_back(
+                fmt::format("it is an ephemeral clone of '{}', asked '{}'", *have.ephemeral_source, *want.from));
+    } else if (want.from) {
+        auto info = btrfs::subvolume_info(existing_fd, shown);
+        auto src = btrfs::subvolume_info(source_fd, *want.from);
+        if (info.parent_uuid != src.uuid)
+            diff.push_back(fmt::format("it is not a clone of '{}'", *want.from));
+    }
+}
+
 } // namespace
 
 Volume Pool::create_volume(std::string_view name, const VolumeOptions& opts)
@@ -58,6 +81,10 @@ Volume Pool::create_volume(std::string_view name, const VolumeOptions& opts)
     const Impl& p = *impl_;
     const std::string n(name);
     const std::string shown = p.layout.volumes().path(name).native();
+    if (opts.ephemeral && !opts.from)
+        throw InvalidArgument(fmt::format("create volume '{}': option 'ephemeral=true' needs 'from=<volume>' or "
+                                          "'from=<volume>@<timestamp>'",
+                                          name));
 
     // The source of a clone: a volume, or a snapshot "<volume>@<timestamp>".
     UniqueFd source;
@@ -71,12 +98,7 @@ Volume Pool::create_volume(std::string_view name, const VolumeOptions& opts)
             throw AlreadyExists(fmt::format("create volume '{}': '{}' exists and is not a btrfs subvolume", name, shown));
         Volume have = p.volumes.read(existing.get(), name);
         auto diff = differences(have, opts, opts.from.has_value());
-        if (opts.from) {
-            auto info = btrfs::subvolume_info(existing.get(), shown);
-            auto src = btrfs::subvolume_info(source.get(), *opts.from);
-            if (info.parent_uuid != src.uuid)
-                diff.push_back(fmt::format("it is not a clone of '{}'", *opts.from));
-        }
+        compare_source(diff, have, opts, existing.get(), source.get(), shown);
         if (!diff.empty())
             throw AlreadyExists(fmt::format("volume '{}' already exists with other options: {}", name,
                                             fmt::join(diff, "; ")));
@@ -103,12 +125,23 @@ Volume Pool::create_volume(std::string_view name, const VolumeOptions& opts)
         // and a failure to read it must not be reported as a failed create.
         made = p.volumes.read(fd.get(), name);
     }
+    // Recorded before the volume appears: it is never seen without its option. A crash before
+    // the rename leaves a record without a volume, which the next Pool open removes.
+    if (opts.ephemeral) {
+        p.ephemeral.write(name, *opts.from);
+        test_kill_point("create:ephemeral-recorded");
+    } else {
+        p.ephemeral.forget(name);
+    }
     if (int err = tmp.try_commit(n)) {
+        p.ephemeral.forget(name);
         if (err == EEXIST)
             throw AlreadyExists(fmt::format("create volume '{}': '{}' appeared meanwhile and is not ours", name, shown));
         throw_errno(err, fmt::format("create volume '{}': rename into place", name));
     }
     forget_old_mounts(p.mounts, name);
+    // Read back before the record was written: the record is the volume's now.
+    made.ephemeral_source = opts.ephemeral ? opts.from : std::nullopt;
     return made;
 }
 
@@ -123,6 +156,8 @@ Volume Pool::clone(std::string_view source, std::string_view target)
     if (p.layout.volumes().exists(t))
         throw AlreadyExists(fmt::format("{}: volume '{}' already exists", what, target));
     btrfs::NewSubvolume tmp = p.volumes.build(target, src.get());
+    // Records left by an earlier volume of this name are not this one's.
+    p.ephemeral.forget(target);
     Volume made = p.volumes.read(tmp.open().get(), target);
     tmp.commit(t, fmt::format("{}: rename into place", what));
     forget_old_mounts(p.mounts, target);
@@ -171,6 +206,7 @@ void Pool::remove_volume(std::string_view name, const RemoveOptions& opts)
     }
     if (!mounts.empty())
         forget_old_mounts(p.mounts, name);
+    p.ephemeral.forget(name);
 }
 
 } // namespace buttervolume

@@ -10,6 +10,10 @@ build="$build zlib1g-dev libzstd-dev liblzo2-dev"
 testpkgs="$testpkgs attr acl libcap2-bin libclang-rt-14-dev"
 # The fault-injection suite (tests/fault): strace -e inject.
 testpkgs="$testpkgs strace"
+# buttervolume(1) is generated from --help by help2man; the Debian package test needs debhelper
+# and lintian; Podman is the second client of the plugin in the end-to-end suite.
+build="$build help2man"
+testpkgs="$testpkgs debhelper lintian podman"
 want=$build
 [ "${1:-}" = test ] && want="$build $testpkgs"
 missing=""

@@ -39,28 +39,50 @@ DockerEnv::DockerEnv()
 {
 }
 
-DockerEnv& DockerEnv::engine()
+// The scratch directory with its loop-mounted data root and pool, made once per process.
+DockerEnv& DockerEnv::scratch()
 {
     auto& env = instance();
     if (!env) {
         // Not make_unique: the constructor is private.
         std::unique_ptr<DockerEnv> e(new DockerEnv);
         e->engine_command("setup");
-        e->engine_command("start-dockerd");
-        e->engine_command("import-busybox");
         env = std::move(e);
     }
     return *env;
 }
 
+DockerEnv& DockerEnv::engine()
+{
+    DockerEnv& env = scratch();
+    if (!env.dockerd_running_) {
+        env.engine_command("start-dockerd");
+        env.engine_command("import-busybox");
+        env.dockerd_running_ = true;
+    }
+    return env;
+}
+
 DockerEnv& DockerEnv::with_plugin()
 {
     DockerEnv& env = engine();
-    if (!env.plugin_running_) {
-        env.engine_command("start-plugin");
-        env.plugin_running_ = true;
-    }
+    env.start_plugin();
     return env;
+}
+
+DockerEnv& DockerEnv::plugin_only()
+{
+    DockerEnv& env = scratch();
+    env.start_plugin();
+    return env;
+}
+
+void DockerEnv::start_plugin()
+{
+    if (!plugin_running_) {
+        engine_command("start-plugin");
+        plugin_running_ = true;
+    }
 }
 
 bool DockerEnv::started()

@@ -25,7 +25,12 @@ public:
     static DockerEnv& engine();
     /// The engine with `buttervolume run` serving the driver "btrfs". Throws on failure.
     static DockerEnv& with_plugin();
-    /// True once engine() has succeeded (for the failure listener).
+    /// `buttervolume run` on its pool, without starting dockerd (for other clients such as
+    /// Podman); engine() may still start it later. Throws on failure.
+    static DockerEnv& plugin_only();
+    /// The scratch directory with its data root and pool, starting nothing else.
+    static DockerEnv& scratch();
+    /// True once scratch() has succeeded (for the failure listener).
     static bool started();
 
     /// Runs the docker CLI against the private engine.
@@ -55,8 +60,10 @@ public:
 
 private:
     DockerEnv();
+    void start_plugin();
     std::filesystem::path dir_;
     std::filesystem::path scripts_;
+    bool dockerd_running_ = false;
     bool plugin_running_ = false;
 };
 

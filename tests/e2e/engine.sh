@@ -7,6 +7,7 @@
 #   engine.sh setup               loop-mounted btrfs for dockerd's data root and for the pool
 #   engine.sh start-dockerd | stop-dockerd
 #   engine.sh import-busybox      image "busybox" from busybox-static (no registry needed)
+#   engine.sh busybox-tar         that image's root filesystem as a tar on stdout
 #   engine.sh start-plugin | stop-plugin | kill-plugin
 #   engine.sh logs                the last lines of the dockerd and plugin logs
 # Environment: BUTTERVOLUME_BIN (the binary to serve the plugin), BV_E2E_DOCKER (docker CLI).
@@ -79,16 +80,21 @@ start_dockerd() {
     done
 }
 
-import_busybox() {
-    img=$D/busybox-rootfs
-    rm -rf "$img"
+# busybox_tar: a root filesystem with busybox-static and its applets, as a tar on stdout
+# (no registry needed: Docker and Podman import it).
+busybox_tar() {
+    img=$(mktemp -d "$D/busybox-rootfs.XXXXXX")
     mkdir -p "$img/bin" "$img/tmp" "$img/etc"
     cp "$(command -v busybox)" "$img/bin/busybox"
     for applet in $("$img/bin/busybox" --list); do
         [ "$applet" = busybox ] || ln -s busybox "$img/bin/$applet"
     done
-    tar -C "$img" -c . | "$DOCKER" import --change 'CMD ["sh"]' - busybox:latest >/dev/null
+    tar -C "$img" -c .
     rm -rf "$img"
+}
+
+import_busybox() {
+    busybox_tar | "$DOCKER" import --change 'CMD ["sh"]' - busybox:latest >/dev/null
 }
 
 start_plugin() {
@@ -118,6 +124,7 @@ setup) setup ;;
 start-dockerd) start_dockerd ;;
 stop-dockerd) stop_pid "$D/docker.pid" dockerd 60 ;;
 import-busybox) import_busybox ;;
+busybox-tar) busybox_tar ;;
 start-plugin) start_plugin ;;
 stop-plugin) stop_pid "$D/plugin.pid" "buttervolume run" 20 ;;
 kill-plugin)
@@ -134,7 +141,7 @@ logs)
     done
     ;;
 *)
-    echo "usage: engine.sh up|setup|start-dockerd|stop-dockerd|import-busybox|start-plugin|stop-plugin|kill-plugin|logs" >&2
+    echo "usage: engine.sh up|setup|start-dockerd|stop-dockerd|import-busybox|busybox-tar|start-plugin|stop-plugin|kill-plugin|logs" >&2
     exit 2
     ;;
 esac

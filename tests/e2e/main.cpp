@@ -24,7 +24,7 @@ struct LogsOnFailure : Catch::TestEventListenerBase {
     void testCaseEnded(const Catch::TestCaseStats& stats) override
     {
         if (!stats.totals.assertions.allOk() && buttervolume::test::DockerEnv::started())
-            std::cerr << buttervolume::test::DockerEnv::engine().logs() << std::flush;
+            std::cerr << buttervolume::test::DockerEnv::scratch().logs() << std::flush;
     }
 };
 

@@ -118,7 +118,7 @@ TEST_CASE("cli: bad names and options exit 1 with one clear line and change noth
     auto bad_opt = bv(fsx.root(), {"create", "v", "-o", "sise=1G"});
     CHECK(bad_opt.status == 1);
     CHECK(bad_opt.err == "buttervolume: unknown volume option 'sise': valid options are copyonwrite, nocow, "
-                         "compression, size, from\n");
+                         "compression, size, from, ephemeral\n");
     auto bad_size = bv(fsx.root(), {"create", "v", "-o", "size=big"});
     CHECK(bad_size.status == 1);
     CHECK(lines(bad_size.err) == 1);

@@ -11,6 +11,8 @@
 
 #include <rapidjson/document.h>
 
+#include <fstream>
+
 using namespace buttervolume;
 using namespace buttervolume::test;
 using plugin::handle_request;
@@ -98,7 +100,8 @@ TEST_CASE("plugin: bad names and options get a 500 with a clear Err and change n
     std::string before = tree_listing(f.fsx.mnt());
     auto bad_opt = f.call("/VolumeDriver.Create", R"({"Name":"v","Opts":{"sise":"1G"}})");
     CHECK(bad_opt.status == 500);
-    CHECK(err_of(bad_opt) == "unknown volume option 'sise': valid options are copyonwrite, nocow, compression, size, from");
+    CHECK(err_of(bad_opt) ==
+          "unknown volume option 'sise': valid options are copyonwrite, nocow, compression, size, from, ephemeral");
     auto bad_name = f.call("/VolumeDriver.Create", R"({"Name":"../../etc","Opts":null})");
     CHECK(bad_name.status == 500);
     CHECK_THAT(err_of(bad_name), Catch::StartsWith("invalid volume name '../../etc'"));
@@ -293,4 +296,37 @@ TEST_CASE("plugin: Get's Status counts the volume's snapshots from its state rec
     CHECK(count() == 2);
     f.pool->snapshots("db");
     CHECK(count() == 3);
+}
+
+TEST_CASE("plugin: an ephemeral volume over the wire: Get shows it, bad options and a lost source are clear errors",
+          "[plugin]")
+{
+    PoolFixture f;
+    ok(f.call("/VolumeDriver.Create", R"({"Name":"prod"})"));
+    std::ofstream(f.fsx.root() / "volumes/prod/f") << "prod";
+    ok(f.call("/VolumeDriver.Create", R"({"Name":"qa","Opts":{"from":"prod","ephemeral":"true"}})"));
+    auto st = ok(f.call("/VolumeDriver.Get", R"({"Name":"qa"})"));
+    CHECK(st["Volume"]["Status"]["Ephemeral"].IsTrue());
+    CHECK(std::string(st["Volume"]["Status"]["Source"].GetString()) == "prod");
+    CHECK(ok(f.call("/VolumeDriver.Get", R"({"Name":"prod"})"))["Volume"]["Status"]["Ephemeral"].IsFalse());
+
+    const std::string before = tree_listing(f.fsx.root());
+    auto no_from = f.call("/VolumeDriver.Create", R"({"Name":"bad","Opts":{"ephemeral":"true"}})");
+    CHECK(no_from.status == 500);
+    CHECK(err_of(no_from) == "option 'ephemeral=true' needs 'from=<volume>' or 'from=<volume>@<timestamp>': the "
+                             "source each first mount clones");
+    auto bad_value = f.call("/VolumeDriver.Create", R"({"Name":"bad","Opts":{"from":"prod","ephemeral":"yes"}})");
+    CHECK(bad_value.status == 500);
+    CHECK(err_of(bad_value) == "invalid value 'yes' for option 'ephemeral': use true or false");
+    CHECK(tree_listing(f.fsx.root()) == before);
+
+    const std::string mount = R"({"Name":"qa","ID":"c1"})";
+    ok(f.call("/VolumeDriver.Mount", mount));
+    std::ofstream(f.fsx.root() / "volumes/qa/f") << "written";
+    ok(f.call("/VolumeDriver.Unmount", mount));
+    ok(f.call("/VolumeDriver.Remove", R"({"Name":"prod"})"));
+    auto lost = f.call("/VolumeDriver.Mount", mount);
+    CHECK(lost.status == 500);
+    CHECK_THAT(err_of(lost), Catch::StartsWith("mount volume 'qa': its source, volume 'prod', no longer exists"));
+    CHECK(ok(f.call("/VolumeDriver.Get", R"({"Name":"qa"})"))["Volume"]["Status"]["Mounts"].GetUint64() == 0);
 }

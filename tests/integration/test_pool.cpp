@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The volume lifecycle of libbuttervolume on a real btrfs, checked with btrfs-progs and e2fsprogs.
 #include "../catch.hpp"
+#include "files.hpp"
 #include "fixture.hpp"
 
 #include <buttervolume/error.hpp>
@@ -21,14 +22,6 @@
 using namespace buttervolume;
 using namespace buttervolume::test;
 namespace fs = std::filesystem;
-
-namespace {
-std::string read_text(const fs::path& p)
-{
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-} // namespace
 
 TEST_CASE("pool: opening creates the layout; a root off btrfs is refused", "[pool]")
 {

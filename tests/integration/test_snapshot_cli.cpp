@@ -3,6 +3,7 @@
 // step, and a pool laid out by the Python project (local-time names, traces, leftovers).
 #include "../catch.hpp"
 #include "seams.hpp"
+#include "files.hpp"
 #include "fixture.hpp"
 
 #include <buttervolume/pool.hpp>
@@ -32,17 +33,6 @@ RunResult bv(const fs::path& root, std::vector<std::string> args, const std::vec
     return run(args, env);
 }
 
-std::string read_text(const fs::path& p)
-{
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_text(const fs::path& p, const std::string& s)
-{
-    std::ofstream(p) << s;
-}
-
 std::size_t lines(const std::string& s)
 {
     return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
@@ -52,11 +42,6 @@ bool is_subvolume(const fs::path& p)
 {
     struct stat st;
     return ::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_ino == 256;
-}
-
-std::string ls(const fs::path& dir)
-{
-    return sh(fmt::format("ls -A '{}'", dir.native()));
 }
 
 // The naive local time of the Python project in time zone tz: strftime(DTFORMAT) of datetime.now().

@@ -3,6 +3,7 @@
 // and the snapshot count; checked with btrfs-progs and the files themselves.
 #include "../catch.hpp"
 #include "seams.hpp"
+#include "files.hpp"
 #include "fixture.hpp"
 
 #include <buttervolume/error.hpp>
@@ -21,17 +22,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::system_clock;
 
 namespace {
-std::string read_text(const fs::path& p)
-{
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_text(const fs::path& p, const std::string& s)
-{
-    std::ofstream(p) << s;
-}
-
 std::vector<std::string> names_of(const std::vector<Snapshot>& snaps)
 {
     std::vector<std::string> out;

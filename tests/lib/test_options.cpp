@@ -5,6 +5,8 @@
 #include <buttervolume/error.hpp>
 #include <buttervolume/options.hpp>
 
+#include <fmt/format.h>
+
 using namespace buttervolume;
 
 TEST_CASE("options: sizes in bytes and with binary suffixes", "[options]")
@@ -70,10 +72,33 @@ TEST_CASE("options: every key and its values", "[options]")
     CHECK(all.compression == Compression::Zstd);
 }
 
+TEST_CASE("options: ephemeral=true needs from=, and takes only true or false", "[options]")
+{
+    CHECK_FALSE(VolumeOptions::parse({{"from", "db"}}).ephemeral);
+    auto e = VolumeOptions::parse({{"from", "db"}, {"ephemeral", "true"}, {"size", "64M"}});
+    CHECK(e.ephemeral);
+    CHECK(e.from == "db");
+    CHECK(e.size_limit == (64ULL << 20));
+    CHECK(VolumeOptions::parse_pairs({"from=db@2024-05-01T12:00:00.000001", "ephemeral=TRUE"}).ephemeral);
+    CHECK_FALSE(VolumeOptions::parse({{"from", "db"}, {"ephemeral", "false"}}).ephemeral);
+    CHECK_FALSE(VolumeOptions::parse({{"ephemeral", "false"}}).ephemeral);
+
+    CHECK_THROWS_WITH(VolumeOptions::parse({{"ephemeral", "true"}}),
+                      "option 'ephemeral=true' needs 'from=<volume>' or 'from=<volume>@<timestamp>': "
+                      "the source each first mount clones");
+    // The words other boolean options accept are refused here: this one decides whether data
+    // is thrown away.
+    for (const char* v : {"yes", "1", "on", "", "maybe"}) {
+        INFO(v);
+        CHECK_THROWS_WITH(VolumeOptions::parse({{"from", "db"}, {"ephemeral", v}}),
+                          fmt::format("invalid value '{}' for option 'ephemeral': use true or false", v));
+    }
+}
+
 TEST_CASE("options: unknown keys and bad values list what is valid", "[options]")
 {
     CHECK_THROWS_WITH(VolumeOptions::parse({{"sise", "1G"}}),
-                      "unknown volume option 'sise': valid options are copyonwrite, nocow, compression, size, from");
+                      "unknown volume option 'sise': valid options are copyonwrite, nocow, compression, size, from, ephemeral");
     CHECK_THROWS_WITH(VolumeOptions::parse({{"copyonwrite", "maybe"}}),
                       "invalid value 'maybe' for option 'copyonwrite': use true or false");
     CHECK_THROWS_WITH(VolumeOptions::parse({{"compression", "gzip"}}),

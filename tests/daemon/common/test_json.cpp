@@ -31,7 +31,12 @@ TEST_CASE("json: a volume record has the fields the CLI documents", "[json]")
     common::JsonWriter w;
     common::write_volume_json(w, v);
     CHECK(w.take() == R"({"Name":"db","Mountpoint":"/p/volumes/db","CreatedAt":"1970-01-01T00:00:00Z","UUID":"u",)"
-                      R"("CopyOnWrite":true,"Compression":null,"SizeLimit":null,"SizeUsed":null})");
+                      R"("CopyOnWrite":true,"Compression":null,"SizeLimit":null,"SizeUsed":null,)"
+                      R"("Ephemeral":false,"Source":null})");
+    v.ephemeral_source = "prod";
+    common::JsonWriter e;
+    common::write_volume_json(e, v);
+    CHECK_THAT(e.take(), Catch::EndsWith(R"("Ephemeral":true,"Source":"prod"})"));
 }
 
 TEST_CASE("terminal: control characters in a name cannot forge a line", "[json]")

@@ -66,12 +66,19 @@ TEST_CASE("plugin reply: Get gives CreatedAt in RFC 3339 and the Status Docker s
     CHECK_FALSE(st.HasMember("SizeLimit"));
     CHECK(st["Mounts"].GetUint64() == 2);
     CHECK(st["Snapshots"].GetUint64() == 5);
+    CHECK(st["Ephemeral"].IsFalse());
+    CHECK_FALSE(st.HasMember("Source"));
 
     v.size_limit = 1 << 30;
     v.size_used = 4096;
     auto q = parse(plugin::encode_volume(v, 0, 0));
     CHECK(q["Volume"]["Status"]["SizeLimit"].GetUint64() == 1u << 30);
     CHECK(q["Volume"]["Status"]["SizeUsed"].GetUint64() == 4096);
+
+    v.ephemeral_source = "prod@2026-11-30T09:00:00.000000";
+    auto e = parse(plugin::encode_volume(v, 0, 0));
+    CHECK(e["Volume"]["Status"]["Ephemeral"].IsTrue());
+    CHECK(text(e["Volume"]["Status"]["Source"]) == "prod@2026-11-30T09:00:00.000000");
 }
 
 TEST_CASE("plugin reply: Mount and Path give the mountpoint, the others a bare success", "[plugin-reply]")

@@ -1,0 +1,138 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Builds the Debian packages from packaging/debian, installs them into this machine, uses them, removes them.
+#
+# Usage: debian_check.sh SOURCE_DIR   (as root; exits 77 otherwise)
+#
+# Steps, each one a failure when it goes wrong: copy the source tree (the files git knows,
+# committed or not) to a scratch folder with packaging/debian as its debian/; build with
+# `dpkg-buildpackage -us -uc -b` (nocheck: the package is built with -Dtests=disabled; noopt:
+# -O0, for CI's time: nothing checked here depends on optimisation, and a release build is
+# made without it);
+# lintian --fail-on error; `apt-get install ./*.deb` into this machine (not a chroot: the build
+# dependencies are already here, and nothing is fetched); check `buttervolume --version`, the
+# man page, the systemd units and the library; build and run a consumer with nothing but
+# `pkg-config --cflags --libs libbuttervolume`; then purge the three packages again (also on
+# failure). A machine where any of them is already installed, or where a meson install in
+# /usr/local would shadow the library, is left alone (exit 77).
+set -eu
+src=$(cd "${1:?usage: debian_check.sh SOURCE_DIR}" && pwd)
+packages="buttervolume libbuttervolume1 libbuttervolume-dev"
+
+if [ "$(id -u)" != 0 ]; then
+    echo "debian: needs root (apt-get install): skipped"
+    exit 77
+fi
+export PATH="$PATH:/usr/sbin:/sbin"
+for p in dpkg-buildpackage dh lintian help2man meson pkg-config; do
+    command -v "$p" >/dev/null || { echo "debian: '$p' not found: run sh packaging/setup/deps.sh test" >&2; exit 1; }
+done
+for p in $packages; do
+    if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q ' installed$'; then
+        echo "debian: $p is already installed on this machine; not replacing it: skipped"
+        exit 77
+    fi
+done
+
+# A libbuttervolume from `meson install` (packaging/setup/run.sh puts it in /usr/local) comes
+# first for pkg-config and ld.so: the consumer would use it, not the package's.
+for f in /usr/local/lib/libbuttervolume.so* /usr/local/lib/*/libbuttervolume.so* \
+    /usr/local/lib/pkgconfig/libbuttervolume.pc /usr/local/lib/*/pkgconfig/libbuttervolume.pc; do
+    if [ -e "$f" ]; then
+        echo "debian: $f (a meson install) would shadow the package's library: skipped"
+        exit 77
+    fi
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bv-deb.XXXXXX")
+installed=false
+cleanup() {
+    if $installed; then
+        apt-get -o DPkg::Lock::Timeout=300 purge -y -q $packages >"$tmp/purge.log" 2>&1 ||
+            { echo "debian: purging $packages failed:" >&2; cat "$tmp/purge.log" >&2; }
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+echo "== copying $src"
+mkdir "$tmp/src"
+if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
+    # Tracked and untracked-but-not-ignored files: what a commit of this tree would hold.
+    git -C "$src" ls-files -z --cached --others --exclude-standard |
+        tar -C "$src" --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -C "$tmp/src" -xf -
+else
+    tar -C "$src" --exclude='./build*' --exclude=./.git -cf - . | tar -C "$tmp/src" -xf -
+fi
+# Debian's cpp-httplib source, which packaging/setup/deps.sh fetches (git ignores it): the
+# daemon is built with it header-only (subprojects/cpp-httplib.wrap), and nothing is downloaded.
+httplib_src=subprojects/packagefiles/debian-src
+[ -d "$src/$httplib_src" ] || { echo "debian: no $src/$httplib_src: run sh packaging/setup/deps.sh" >&2; exit 1; }
+mkdir -p "$tmp/src/$httplib_src"
+cp -r "$src/$httplib_src/." "$tmp/src/$httplib_src/"
+rm -rf "$tmp/src/debian"
+cp -r "$src/packaging/debian" "$tmp/src/debian"
+version=$(sed -n "s/^  version: '\([^']*\)'.*/\1/p" "$src/meson.build")
+
+echo "== dpkg-buildpackage -us -uc -b (log: build.log)"
+jobs=$(nproc 2>/dev/null || echo 2)
+if ! (cd "$tmp/src" && DEB_BUILD_OPTIONS="nocheck noopt noautodbgsym parallel=$jobs" dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1; then
+    echo "debian: dpkg-buildpackage failed; its log ends with:" >&2
+    tail -n 60 "$tmp/build.log" >&2
+    exit 1
+fi
+ls "$tmp"/*.deb
+for p in $packages; do
+    [ -f "$(ls "$tmp/${p}_"*.deb 2>/dev/null | head -n 1)" ] || { echo "debian: no package $p was built" >&2; exit 1; }
+done
+
+echo "== lintian --fail-on error"
+lintian --fail-on error --tag-display-limit 0 "$tmp"/*.changes || { echo "debian: lintian reports errors" >&2; exit 1; }
+
+echo "== apt-get install ./*.deb"
+installed=true
+(cd "$tmp" && apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends ./*.deb) >"$tmp/install.log" 2>&1 ||
+    { echo "debian: apt-get install failed:" >&2; cat "$tmp/install.log" >&2; exit 1; }
+
+fail() { echo "debian: $*" >&2; exit 1; }
+got=$(/usr/bin/buttervolume --version)
+[ "$got" = "buttervolume $version" ] || fail "buttervolume --version printed '$got', not 'buttervolume $version'"
+echo "buttervolume --version: $got"
+
+# The man page holds the --help texts: the main one and every command's.
+man=/usr/share/man/man1/buttervolume.1.gz
+[ -f "$man" ] || fail "no man page $man"
+page=$(zcat "$man")
+for c in $(/usr/bin/buttervolume --help | awk '/^commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }'); do
+    printf '%s' "$page" | grep -q "^\\.SS \"$c\"" || fail "man page has no section for command '$c'"
+done
+# Its roff text, escaped as doc/man_commands.sh does: the first line of a command's --help.
+first=$(/usr/bin/buttervolume snapshot --help | sed -n 1p | sed -e 's/\\/\\e/g' -e 's/-/\\-/g')
+printf '%s' "$page" | grep -qF -- "$first" || fail "man page lacks the text of 'buttervolume snapshot --help' ($first)"
+echo "man page: $(printf '%s\n' "$page" | grep -c '^\.SS') command sections"
+
+unitdir=""
+for d in /lib/systemd/system /usr/lib/systemd/system; do
+    if [ -f "$d/buttervolume.service" ]; then unitdir=$d; fi
+done
+[ -n "$unitdir" ] && [ -f "$unitdir/buttervolume.socket" ] || fail "systemd units buttervolume.service/.socket not installed"
+grep -q '^ExecStart=/usr/bin/buttervolume ' "$unitdir/buttervolume.service" ||
+    fail "buttervolume.service does not start /usr/bin/buttervolume"
+
+echo "== consumer built with pkg-config libbuttervolume"
+flags=$(pkg-config --cflags --libs libbuttervolume) || fail "pkg-config does not know libbuttervolume"
+echo "pkg-config: $flags"
+c++ -std=c++20 -o "$tmp/consumer" "$src/tests/consumer/consumer.cpp" $flags || fail "the consumer does not build"
+out=$("$tmp/consumer") || fail "the consumer failed: $out"
+echo "consumer: $out"
+ldd "$tmp/consumer" | grep -Eq "libbuttervolume.so.1 => /(usr/)?lib/" || fail "the consumer does not use the installed libbuttervolume.so.1"
+
+echo "== apt-get purge"
+apt-get -o DPkg::Lock::Timeout=300 purge -y -q $packages >"$tmp/purge.log" 2>&1 ||
+    { cat "$tmp/purge.log" >&2; fail "apt-get purge failed"; }
+installed=false
+[ ! -e /usr/bin/buttervolume ] || fail "/usr/bin/buttervolume is still there after the purge"
+! pkg-config --exists libbuttervolume || fail "libbuttervolume.pc is still there after the purge"
+echo "debian: built, linted, installed, used and removed $packages $version"
