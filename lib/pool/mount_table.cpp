@@ -162,15 +162,16 @@ bool Pool::unmount_volume(std::string_view name, std::string_view id)
     if (--it->second == 0)
         counts.erase(it);
     p.mounts.write(name, counts);
-    if (counts.empty())
-        if (auto source = p.ephemeral.source(name)) {
-            try {
-                if (p.volumes.exists(name))
-                    refresh_ephemeral(p.layout, p.volumes, p.snapshots, name, *source,
-                                      fmt::format("unmount volume '{}'", name));
-            } catch (const Error&) {
-            }
+    // The unmount has happened: neither reading the record nor the fresh clone may fail it (a
+    // volume left with what containers wrote gets its fresh clone at the next first Mount).
+    if (counts.empty()) {
+        try {
+            if (auto source = p.ephemeral.source(name); source && p.volumes.exists(name))
+                refresh_ephemeral(p.layout, p.volumes, p.snapshots, name, *source,
+                                  fmt::format("unmount volume '{}'", name));
+        } catch (const Error&) {
         }
+    }
     return true;
 }
 

@@ -51,6 +51,16 @@ void forget_old_mounts(const MountTable& mounts, std::string_view name) noexcept
     }
 }
 
+// Likewise for an ephemeral record once its volume is gone: a record left by a failure here is
+// removed at the next Pool open, and every create or clone of the name forgets it first.
+void forget_ephemeral_record(const EphemeralRecords& records, std::string_view name) noexcept
+{
+    try {
+        records.forget(name);
+    } catch (const Error&) {
+    }
+}
+
 // Whether an existing volume is the clone asked for. An ephemeral volume is matched by its
 // recorded source name: its content (and so its parent UUID) changes at every first mount.
 void compare_source(std::vector<std::string>& diff, const Volume& have, const VolumeOptions& want, int existing_fd,
@@ -206,7 +216,7 @@ void Pool::remove_volume(std::string_view name, const RemoveOptions& opts)
     }
     if (!mounts.empty())
         forget_old_mounts(p.mounts, name);
-    p.ephemeral.forget(name);
+    forget_ephemeral_record(p.ephemeral, name);
 }
 
 } // namespace buttervolume
