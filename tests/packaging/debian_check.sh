@@ -13,8 +13,8 @@
 # dependencies are already here, and nothing is fetched); check `buttervolume --version`, the
 # man page, the systemd units and the library; build and run a consumer with nothing but
 # `pkg-config --cflags --libs libbuttervolume`; then purge the three packages again (also on
-# failure). A machine where any of them is already installed, or where a meson install in
-# /usr/local would shadow the library, is left alone (exit 77).
+# failure). A machine where any of them is already installed is left alone (exit 77); a meson
+# install in /usr/local is hidden from the checks (see without_usr_local).
 set -eu
 src=$(cd "${1:?usage: debian_check.sh SOURCE_DIR}" && pwd)
 packages="buttervolume libbuttervolume1 libbuttervolume-dev"
@@ -35,14 +35,13 @@ for p in $packages; do
 done
 
 # A libbuttervolume from `meson install` (packaging/setup/run.sh puts it in /usr/local) comes
-# first for pkg-config and ld.so: the consumer would use it, not the package's.
-for f in /usr/local/lib/libbuttervolume.so* /usr/local/lib/*/libbuttervolume.so* \
-    /usr/local/lib/pkgconfig/libbuttervolume.pc /usr/local/lib/*/pkgconfig/libbuttervolume.pc; do
-    if [ -e "$f" ]; then
-        echo "debian: $f (a meson install) would shadow the package's library: skipped"
-        exit 77
-    fi
-done
+# first for the compiler, pkg-config and ld.so: the checks of the installed package run in a
+# mount namespace of their own where /usr/local is an empty tmpfs, so they see the package's
+# files only and the machine's /usr/local is neither used nor touched.
+without_usr_local() {
+    unshare --mount --propagation private sh -c 'mount -t tmpfs -o ro,mode=0755 bv-empty /usr/local && exec "$@"' sh "$@"
+}
+without_usr_local true || { echo "debian: cannot hide /usr/local in a mount namespace (unshare)" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bv-deb.XXXXXX")
 installed=false
@@ -97,7 +96,7 @@ installed=true
     { echo "debian: apt-get install failed:" >&2; cat "$tmp/install.log" >&2; exit 1; }
 
 fail() { echo "debian: $*" >&2; exit 1; }
-got=$(/usr/bin/buttervolume --version)
+got=$(without_usr_local /usr/bin/buttervolume --version)
 [ "$got" = "buttervolume $version" ] || fail "buttervolume --version printed '$got', not 'buttervolume $version'"
 echo "buttervolume --version: $got"
 
@@ -105,11 +104,11 @@ echo "buttervolume --version: $got"
 man=/usr/share/man/man1/buttervolume.1.gz
 [ -f "$man" ] || fail "no man page $man"
 page=$(zcat "$man")
-for c in $(/usr/bin/buttervolume --help | awk '/^commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }'); do
+for c in $(without_usr_local /usr/bin/buttervolume --help | awk '/^commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }'); do
     printf '%s' "$page" | grep -q "^\\.SS \"$c\"" || fail "man page has no section for command '$c'"
 done
 # Its roff text, escaped as doc/man_commands.sh does: the first line of a command's --help.
-first=$(/usr/bin/buttervolume snapshot --help | sed -n 1p | sed -e 's/\\/\\e/g' -e 's/-/\\-/g')
+first=$(without_usr_local /usr/bin/buttervolume snapshot --help | sed -n 1p | sed -e 's/\\/\\e/g' -e 's/-/\\-/g')
 printf '%s' "$page" | grep -qF -- "$first" || fail "man page lacks the text of 'buttervolume snapshot --help' ($first)"
 echo "man page: $(printf '%s\n' "$page" | grep -c '^\.SS') command sections"
 
@@ -122,17 +121,20 @@ grep -q '^ExecStart=/usr/bin/buttervolume ' "$unitdir/buttervolume.service" ||
     fail "buttervolume.service does not start /usr/bin/buttervolume"
 
 echo "== consumer built with pkg-config libbuttervolume"
-flags=$(pkg-config --cflags --libs libbuttervolume) || fail "pkg-config does not know libbuttervolume"
+flags=$(without_usr_local pkg-config --cflags --libs libbuttervolume) || fail "pkg-config does not know libbuttervolume"
 echo "pkg-config: $flags"
-c++ -std=c++20 -o "$tmp/consumer" "$src/tests/consumer/consumer.cpp" $flags || fail "the consumer does not build"
-out=$("$tmp/consumer") || fail "the consumer failed: $out"
+# shellcheck disable=SC2086 # the flags are words
+without_usr_local c++ -std=c++20 -o "$tmp/consumer" "$src/tests/consumer/consumer.cpp" $flags ||
+    fail "the consumer does not build"
+out=$(without_usr_local env -u LD_LIBRARY_PATH "$tmp/consumer") || fail "the consumer failed: $out"
 echo "consumer: $out"
-ldd "$tmp/consumer" | grep -Eq "libbuttervolume.so.1 => /(usr/)?lib/" || fail "the consumer does not use the installed libbuttervolume.so.1"
+without_usr_local env -u LD_LIBRARY_PATH ldd "$tmp/consumer" | grep -Eq "libbuttervolume.so.1 => /(usr/)?lib/" ||
+    fail "the consumer does not use the installed libbuttervolume.so.1"
 
 echo "== apt-get purge"
 apt-get -o DPkg::Lock::Timeout=300 purge -y -q $packages >"$tmp/purge.log" 2>&1 ||
     { cat "$tmp/purge.log" >&2; fail "apt-get purge failed"; }
 installed=false
 [ ! -e /usr/bin/buttervolume ] || fail "/usr/bin/buttervolume is still there after the purge"
-! pkg-config --exists libbuttervolume || fail "libbuttervolume.pc is still there after the purge"
+! without_usr_local pkg-config --exists libbuttervolume || fail "libbuttervolume.pc is still there after the purge"
 echo "debian: built, linted, installed, used and removed $packages $version"
