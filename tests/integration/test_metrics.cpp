@@ -23,16 +23,25 @@ void gets(const fs::path& sock, const std::string& volume, int n)
         REQUIRE(docker_post(sock, "/VolumeDriver.Get", get_json(volume)).status == 200);
 }
 
+// A pool on its own btrfs and the daemon on it, serving metrics on a free loopback port too.
+struct MetricsDaemon {
+    BtrfsFixture fsx;
+    fs::path sock = fsx.mnt() / "plugin.sock";
+    std::uint16_t port = free_tcp_port();
+    bool made = fs::create_directories(fsx.root());
+    PluginDaemon daemon{fsx.root(), sock, {.extra_args = {"--metrics", fmt::format("127.0.0.1:{}", port)}}};
+};
+
 } // namespace
 
 TEST_CASE("metrics: counters and histograms follow the traffic, errors count as error, promtool accepts the scrape",
           "[metrics]")
 {
-    BtrfsFixture fsx;
-    fs::create_directories(fsx.root());
-    const fs::path sock = fsx.mnt() / "plugin.sock";
-    const std::uint16_t port = free_tcp_port();
-    PluginDaemon d(fsx.root(), sock, {.extra_args = {"--metrics", fmt::format("127.0.0.1:{}", port)}});
+    MetricsDaemon m;
+    const BtrfsFixture& fsx = m.fsx;
+    const fs::path& sock = m.sock;
+    const std::uint16_t port = m.port;
+    PluginDaemon& d = m.daemon;
 
     REQUIRE(docker_post(sock, "/Plugin.Activate", "").status == 200);
     REQUIRE(docker_post(sock, "/VolumeDriver.Create", get_json("db")).status == 200);
@@ -118,11 +127,11 @@ TEST_CASE("metrics: per-volume series with --metrics-per-volume, label values es
 TEST_CASE("metrics: a real Prometheus scrapes the daemon: up is 1 and the request counter is what the test sent",
           "[metrics]")
 {
-    BtrfsFixture fsx;
-    fs::create_directories(fsx.root());
-    const fs::path sock = fsx.mnt() / "plugin.sock";
-    const std::uint16_t port = free_tcp_port();
-    PluginDaemon d(fsx.root(), sock, {.extra_args = {"--metrics", fmt::format("127.0.0.1:{}", port)}});
+    MetricsDaemon m;
+    const BtrfsFixture& fsx = m.fsx;
+    const fs::path& sock = m.sock;
+    const std::uint16_t port = m.port;
+    PluginDaemon& d = m.daemon;
     REQUIRE(docker_post(sock, "/VolumeDriver.Create", get_json("db")).status == 200);
     const int sent = 7;
     gets(sock, "db", sent);
