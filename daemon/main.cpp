@@ -28,6 +28,7 @@ std::vector<cli::Command> all_commands()
     cli::add_replication_commands(cmds);
     cli::add_serve_ssh_commands(cmds);
     cli::add_schedule_commands(cmds);
+    cli::add_status_command(cmds);
     // Options every command accepts.
     for (auto& c : cmds) {
         c.options.push_back({"root", 0, "DIR", "pool root (env BUTTERVOLUME_ROOT, default /var/lib/buttervolume)"});

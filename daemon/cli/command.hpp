@@ -80,5 +80,6 @@ void add_snapshot_commands(std::vector<Command>& out);
 void add_replication_commands(std::vector<Command>& out);
 void add_serve_ssh_commands(std::vector<Command>& out);
 void add_schedule_commands(std::vector<Command>& out);
+void add_status_command(std::vector<Command>& out);
 
 } // namespace buttervolume::cli

@@ -16,6 +16,8 @@
 
 namespace buttervolume::cli {
 
+using common::human_bytes;
+
 namespace {
 
 std::vector<OptionSpec> ssh_options()
@@ -49,16 +51,6 @@ Remote remote_from(const Context& ctx, const Args& args, std::string_view host)
     if (auto v = args.value("remote-path"))
         s.remote_path = *v;
     return Remote::parse(host, resolve_remote_settings(s, ctx.paths));
-}
-
-std::string human_bytes(std::uint64_t n)
-{
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = static_cast<double>(n);
-    int u = 0;
-    for (; v >= 1024 && u < 4; ++u)
-        v /= 1024;
-    return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
 }
 
 // "sent 1.2 GiB" rewritten in place on stderr, only when it is a terminal.

@@ -2,15 +2,19 @@
 // `buttervolume run`: the Docker volume plugin daemon.
 #include "cli/command.hpp"
 #include "common/log.hpp"
+#include "metrics/collector.hpp"
+#include "metrics/listener.hpp"
 #include "plugin/server.hpp"
 #include "scheduler_component.hpp"
 #include "service.hpp"
 
 #include <buttervolume/error.hpp>
+#include <buttervolume/schedule.hpp>
 #include <buttervolume/settings.hpp>
 
 #include <cstdlib>
 #include <memory>
+#include <optional>
 
 namespace buttervolume::cli {
 
@@ -31,6 +35,16 @@ int run(Context& ctx, const Args& args)
     } catch (const InvalidArgument& e) {
         throw UsageError(e.what());
     }
+    std::optional<metrics::ListenAddress> metrics_address;
+    try {
+        auto text = args.value("metrics");
+        if (const char* env = std::getenv("BUTTERVOLUME_METRICS"); !text && env && *env)
+            text = env;
+        if (text)
+            metrics_address = metrics::parse_listen_address(*text);
+    } catch (const InvalidArgument& e) {
+        throw UsageError(e.what());
+    }
     plugin::ServerOptions options;
     if (auto s = args.value("socket"))
         options.socket = *s;
@@ -40,6 +54,10 @@ int run(Context& ctx, const Args& args)
     // socket exists: Docker calls Get for every volume as soon as it can connect, and a Get
     // that fails then makes it forget the volume's labels and options.
     Pool& pool = ctx.pool();
+    // Always kept (a few atomics per request), served on the plugin socket; over TCP with --metrics.
+    metrics::Metrics meters(pool, {.per_volume = args.flag("metrics-per-volume")});
+    meters.jobs().seed(JobRecords(pool.paths()).load());
+    options.metrics = &meters;
     // Before any thread exists: the service takes SIGTERM and SIGINT for the whole process.
     Service service;
     SchedulerOptions sched;
@@ -47,10 +65,13 @@ int run(Context& ctx, const Args& args)
     sched.min_free_percent = settings.min_free_percent;
     sched.ssh_port = settings.ssh_port;
     sched.stop_timeout = job_stop_timeout;
+    sched.on_job_end = [&meters](const JobReport& report) { meters.jobs().record(report); };
     // Added first, so stopped last: the plugin server has removed its socket when the
     // scheduler's bounded wait for running jobs begins (and may end the process).
     service.add(std::make_unique<SchedulerComponent>(pool, sched));
     service.add(std::make_unique<plugin::PluginServer>(pool, options));
+    if (metrics_address)
+        service.add(std::make_unique<metrics::MetricsListener>(meters, *metrics_address));
     return service.run();
 }
 
@@ -76,10 +97,18 @@ void add_run_command(std::vector<Command>& out)
                    "every BUTTERVOLUME_TIMER seconds (default 60). Settings come from the environment,\n"
                    "then from [DEFAULT] in <root>/config/config.ini: TIMER, LOGLEVEL, SSH_PORT,\n"
                    "MIN_FREE (free-space floor of snapshot jobs, percent, default 5). SIGTERM lets\n"
-                   "running jobs finish (up to 20 s), then exits.",
+                   "running jobs finish (up to 20 s), then exits.\n\n"
+                   "Prometheus metrics (text format 0.0.4) are served as GET /metrics on the plugin\n"
+                   "socket, and over TCP with --metrics ADDR:PORT (env BUTTERVOLUME_METRICS; off by\n"
+                   "default); GET /status on the socket tells the pid, start time and version.\n"
+                   "A scrape takes no lock and costs a few syscalls; --metrics-per-volume adds a series\n"
+                   "per volume (one listing of the volumes per scrape). See README, Monitoring.",
                    {{"socket", 0, "PATH",
                      "socket path (env BUTTERVOLUME_SOCKET, default /run/docker/plugins/btrfs.sock)"},
-                    {"log-level", 0, "LEVEL", "debug (adds request and reply bodies), info, warn, error; default LOGLEVEL, else info"}},
+                    {"log-level", 0, "LEVEL", "debug (adds request and reply bodies), info, warn, error; default LOGLEVEL, else info"},
+                    {"metrics", 0, "ADDR:PORT",
+                     "also serve GET /metrics over TCP, e.g. 127.0.0.1:9105 (env BUTTERVOLUME_METRICS)"},
+                    {"metrics-per-volume", 0, "", "add per-volume series (newest snapshot time, used bytes)"}},
                    0, 0, run});
 }
 // clang-format on

@@ -25,6 +25,8 @@
 
 namespace buttervolume::cli {
 
+using common::human_bytes;
+
 namespace {
 
 // A file named by -i, or stdin; closed on scope exit when we opened it.
@@ -59,18 +61,6 @@ private:
 bool is_path(const std::string& arg)
 {
     return arg.find('/') != std::string::npos;
-}
-
-std::string human_bytes(std::uint64_t n)
-{
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = static_cast<double>(n);
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        ++u;
-    }
-    return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
 }
 
 // Progress on stderr, only when it is a terminal: one line rewritten in place.

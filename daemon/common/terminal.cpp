@@ -72,4 +72,14 @@ void print_table(const std::vector<std::string>& header, const std::vector<std::
         line(r);
 }
 
+std::string human_bytes(std::uint64_t n)
+{
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(n);
+    int u = 0;
+    for (; v >= 1024 && u < 4; ++u)
+        v /= 1024;
+    return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
 } // namespace buttervolume::common

@@ -2,6 +2,7 @@
 // Text for people: names made safe to print, aligned tables.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,9 @@ void write_stderr(std::string_view text) noexcept;
 bool flush_stdout() noexcept;
 
 /// Prints rows as a table on stdout with a header line; columns are padded to their widest cell.
+/// A byte count for people: "512 B", "1.5 GiB".
+std::string human_bytes(std::uint64_t n);
+
 void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
 
 } // namespace buttervolume::common

@@ -4,8 +4,11 @@
 #include "plugin/server.hpp"
 
 #include "common/error_json.hpp"
+#include "common/json.hpp"
 #include "common/log.hpp"
 #include "common/terminal.hpp"
+#include "common/time_text.hpp"
+#include "metrics/collector.hpp"
 #include "plugin/client_stream.hpp"
 #include "plugin/connections.hpp"
 #include "plugin/handlers.hpp"
@@ -13,6 +16,7 @@
 #include "plugin/task_queue.hpp"
 
 #include <buttervolume/error.hpp>
+#include <buttervolume/version.hpp>
 
 #include <fmt/format.h>
 
@@ -142,7 +146,27 @@ void log_request(std::string_view endpoint, const Reply& reply, double ms, std::
     common::log_line(common::log_enabled(level) ? level : LogLevel::Debug, line);
 }
 
-void configure(PluginHttpServer& svr, Pool& pool, ConnectionTable& table)
+// GET /status: who serves the socket, for `buttervolume status`.
+std::string status_json(const metrics::Metrics& meters)
+{
+    common::JsonWriter w;
+    w.begin_object();
+    w.number_field("Pid", std::uint64_t(::getpid()));
+    w.field("Version", BUTTERVOLUME_VERSION);
+    w.field("Started", common::rfc3339(meters.started()));
+    w.number_field("StartedUnix", std::uint64_t(std::chrono::system_clock::to_time_t(meters.started())));
+    w.end_object();
+    return w.take();
+}
+
+// Requests the plugin could not take (no Content-Length, malformed) count as errors of their path.
+void count_error(metrics::Metrics* meters, const std::string& path)
+{
+    if (meters)
+        meters->requests().record(path, false, 0);
+}
+
+void configure(PluginHttpServer& svr, Pool& pool, ConnectionTable& table, metrics::Metrics* meters)
 {
     svr.new_task_queue = [&table] {
         return new ElasticTaskQueue(max_threads, [&table](std::size_t waiting) { table.make_room(waiting); });
@@ -156,12 +180,14 @@ void configure(PluginHttpServer& svr, Pool& pool, ConnectionTable& table)
     // Every endpoint is a POST of one JSON object; the route table is ours (handle_request),
     // so one catch-all route and no regex per endpoint. Docker sends no Content-Type and a
     // junk Host header: neither is looked at.
-    auto serve_request = [&pool](const httplib::Request& req, httplib::Response& res) {
+    auto serve_request = [&pool, meters](const httplib::Request& req, httplib::Response& res) {
         // The whole request is in: from here nothing may cut the connection until it is answered.
         enter(ConnectionPhase::Handling);
         auto start = Clock::now();
         Reply reply = handle_request(pool, req.path, req.body);
         double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+        if (meters)
+            meters->requests().record(req.path, reply.status == 200, ms / 1000);
         res.status = reply.status;
         log_request(req.path, reply, ms, req.body);
         // Moved, not copied (set_content copies): List's reply can be megabytes.
@@ -170,6 +196,16 @@ void configure(PluginHttpServer& svr, Pool& pool, ConnectionTable& table)
         enter(ConnectionPhase::Writing);
     };
     svr.Post(".*", serve_request);
+    if (meters) {
+        svr.Get("/metrics", [meters](const httplib::Request&, httplib::Response& res) {
+            enter(ConnectionPhase::Handling);
+            res.set_content(meters->scrape(), metrics::exposition_content_type);
+            enter(ConnectionPhase::Writing);
+        });
+        svr.Get("/status", [meters](const httplib::Request&, httplib::Response& res) {
+            res.set_content(status_json(*meters), "application/json");
+        });
+    }
     // A POST without Content-Length (or chunked Transfer-Encoding) has no body (RFC 9112 6.3),
     // but httplib would read one until the client closes, and a client that closes only its
     // sending side then got no reply. Served here, before httplib reads any body: nothing
@@ -177,7 +213,7 @@ void configure(PluginHttpServer& svr, Pool& pool, ConnectionTable& table)
     // after them are a body only if the client then closes its sending side (`nc -N`), which
     // alone can end it; otherwise the reply says what is missing and the connection closes,
     // for those bytes are no next request either.
-    svr.set_pre_routing_handler([serve_request](const httplib::Request& req, httplib::Response& res) {
+    svr.set_pre_routing_handler([serve_request, meters](const httplib::Request& req, httplib::Response& res) {
         if (req.method != "POST" || req.has_header("Content-Length") || req.has_header("Transfer-Encoding"))
             return httplib::Server::HandlerResponse::Unhandled;
         if (!current || !current->stream.wait_readable(std::chrono::milliseconds(0))) {
@@ -193,6 +229,7 @@ void configure(PluginHttpServer& svr, Pool& pool, ConnectionTable& table)
             return httplib::Server::HandlerResponse::Handled;
         }
         current->close_after = true;
+        count_error(meters, req.path);
         res.status = rest == ClientStream::Rest::TooLarge ? 413 : 411;
         std::string message =
             rest == ClientStream::Rest::TooLarge
@@ -216,7 +253,8 @@ void configure(PluginHttpServer& svr, Pool& pool, ConnectionTable& table)
     });
     // Whatever httplib answers itself (a GET, malformed HTTP, a body too large) still gets a
     // JSON Err, never an empty or HTML body (buttervolume#13).
-    svr.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+    svr.set_error_handler(httplib::Server::HandlerWithResponse([meters](const httplib::Request& req,
+                                                                         httplib::Response& res) {
         if (!res.body.empty())
             return httplib::Server::HandlerResponse::Unhandled;
         // A request httplib could not take (malformed, too large): where the next one would
@@ -234,6 +272,7 @@ void configure(PluginHttpServer& svr, Pool& pool, ConnectionTable& table)
             common::log_line(LogLevel::Debug, "client connection closed before its request was complete");
             return httplib::Server::HandlerResponse::Handled;
         }
+        count_error(meters, req.path);
         common::log_line(LogLevel::Warn,
                          fmt::format("{} volume=- result=error status={} err=\"{}\"", common::printable(req.path),
                                      res.status, common::printable(message)));
@@ -277,7 +316,7 @@ void PluginServer::start()
     s.from_systemd = s.sock.has_value();
     if (!s.sock)
         s.sock = bind_socket(s.options.socket);
-    configure(s.svr, s.pool, s.connections);
+    configure(s.svr, s.pool, s.connections, s.options.metrics);
     s.svr.adopt_listening_socket(s.sock->fd);
     s.connections.start();
     if (s.from_systemd)

@@ -9,6 +9,10 @@
 #include <filesystem>
 #include <memory>
 
+namespace buttervolume::metrics {
+class Metrics;
+}
+
 namespace buttervolume::plugin {
 
 /// The legacy plugin socket Docker looks up for the driver name "btrfs".
@@ -17,6 +21,9 @@ inline const std::filesystem::path default_socket_path = "/run/docker/plugins/bt
 struct ServerOptions {
     /// Where to listen, unless systemd passed a listening socket (LISTEN_FDS).
     std::filesystem::path socket = default_socket_path;
+    /// Counts every request, and serves GET /metrics (a scrape) and GET /status (the daemon's
+    /// pid, start time and version, for `buttervolume status`) on the socket. Not owned; may be null.
+    metrics::Metrics* metrics = nullptr;
 };
 
 /// Serves the Docker volume plugin protocol for a pool, from start() until stop(). Slow clients

@@ -13,11 +13,13 @@
 
 #include <cstdint>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace buttervolume {
@@ -61,6 +63,20 @@ struct BV_EXPORT PoolSendOptions {
     bool compressed = false;
     /// Progress of the bytes written to the output (called from the draining thread).
     ProgressCallback progress;
+};
+
+/// What a pool holds and how full its filesystem is, as a monitoring scrape or a status page shows it.
+struct BV_EXPORT PoolStatistics {
+    std::size_t volumes = 0;
+    /// Mounts recorded this boot, of every volume (a volume mounted twice counts twice).
+    std::size_t mounts = 0;
+    /// Snapshots "<volume>@<timestamp>" in snapshots/ (replication traces not counted).
+    std::size_t snapshots = 0;
+    /// The filesystem's size and the bytes an unprivileged writer may still use (statvfs).
+    std::uint64_t fs_size_bytes = 0;
+    std::uint64_t fs_free_bytes = 0;
+    /// Quotas (full or simple) are enabled: size limits are enforced.
+    bool quotas = false;
 };
 
 /// A pool of volumes on one btrfs filesystem. Safe to use from several threads and processes:
@@ -169,6 +185,17 @@ public:
     /// pre-restore snapshots do not count). A scheduler skips an unchanged volume with it.
     /// Throws InvalidArgument for a bad name, NotFound when the volume does not exist.
     std::optional<Snapshot> unchanged_since_snapshot(std::string_view volume) const;
+
+    // Statistics (lib/pool/statistics.cpp): no lock taken, nothing written, no process spawned.
+
+    /// The pool's counts and free space. Each count comes from one pass over its folder
+    /// (volumes/, snapshots/, state/mounts/), kept while the folder does not change, so a call
+    /// costs a few syscalls when nothing was created or removed since the last. Throws Error.
+    PoolStatistics statistics() const;
+
+    /// The time of the newest snapshot of each volume that has one, from the same pass over
+    /// snapshots/ as statistics(). Throws Error.
+    std::vector<std::pair<std::string, std::chrono::system_clock::time_point>> newest_snapshots() const;
 
     // Streams (lib/pool/transfer.cpp).
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace buttervolume {
 
@@ -17,6 +18,27 @@ class Pool;
 
 /// How important a scheduler log line is.
 enum class SchedulerLogLevel { Debug, Info, Warn, Error };
+
+/// One host of a replicate job, as its send went.
+struct BV_EXPORT JobTransfer {
+    /// The host as the job's action names it.
+    std::string host;
+    /// Stream bytes sent (0 when the host already had the snapshot, or the send failed early).
+    std::uint64_t bytes = 0;
+    bool ok = false;
+};
+
+/// What a job did, told to SchedulerOptions::on_job_end when it ends.
+struct BV_EXPORT JobReport {
+    ScheduledJob job;
+    JobResult result = JobResult::None;
+    /// The error when it failed; what it did when it succeeded.
+    std::string message;
+    /// When it ended (the scheduler's clock).
+    std::chrono::system_clock::time_point ended;
+    /// Each host of a replicate job, in the action's order (empty for other jobs).
+    std::vector<JobTransfer> transfers;
+};
 
 /// Settings of a Scheduler.
 struct BV_EXPORT SchedulerOptions {
@@ -34,6 +56,9 @@ struct BV_EXPORT SchedulerOptions {
     std::optional<std::uint16_t> ssh_port;
     /// Where log lines go (nowhere when unset). Called from the scheduler's threads.
     std::function<void(SchedulerLogLevel, const std::string&)> log;
+    /// Called as each job ends, after its record is saved (from the job's worker thread; it
+    /// must not throw). A daemon counts job runs and replication bytes with it.
+    std::function<void(const JobReport&)> on_job_end;
 };
 
 /// One job and what is known about it, as `buttervolume scheduled` shows it.

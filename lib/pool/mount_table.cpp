@@ -13,6 +13,7 @@
 
 #include <buttervolume/names.hpp>
 
+#include <dirent.h>
 #include <fcntl.h>
 
 #include <charconv>
@@ -173,6 +174,24 @@ bool Pool::unmount_volume(std::string_view name, std::string_view id)
         }
     }
     return true;
+}
+
+std::size_t MountTable::total_all() const
+{
+    auto sum = [this] {
+        std::size_t n = 0;
+        dir_.for_each([&](std::string_view entry, unsigned char type) {
+            // Temporaries of an atomic write start with a dot: never a volume name.
+            if ((type != DT_REG && type != DT_UNKNOWN) || !is_valid_volume_name(entry))
+                return;
+            try {
+                n += total(entry);
+            } catch (const Error&) {
+            }
+        });
+        return n;
+    };
+    return total_all_.with(dir_.fd(), dir_.path().native(), sum, [](std::size_t n) { return n; });
 }
 
 std::size_t Pool::mount_count(std::string_view name) const

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "base/dir.hpp"
+#include "pool/folder_cache.hpp"
 
 #include <cstddef>
 #include <map>
@@ -25,11 +26,16 @@ public:
     void forget(std::string_view volume) const { write(volume, {}); }
     /// The number of mounts recorded for volume.
     std::size_t total(std::string_view volume) const;
+    /// The number of mounts recorded for every volume together: one pass over state/mounts/,
+    /// kept while the folder does not change. An unreadable file counts as none here (the
+    /// operations on its volume report it).
+    std::size_t total_all() const;
 
 private:
     Dir dir_;
     /// This boot's /proc/sys/kernel/random/boot_id: mount counts from another boot are void.
     std::string boot_id_;
+    FolderCache<std::size_t> total_all_;
 };
 
 } // namespace buttervolume

@@ -35,27 +35,47 @@ std::vector<SnapshotName> SnapshotStore::scan(std::optional<std::string_view> vo
     return out;
 }
 
+SnapshotStore::Summary SnapshotStore::summarize() const
+{
+    Summary out;
+    for (const SnapshotName& sn : scan(std::nullopt)) {
+        VolumeSnapshots& v = out[sn.volume];
+        ++v.count;
+        v.newest = std::max(v.newest, sn.utc);
+    }
+    return out;
+}
+
 std::size_t SnapshotStore::count(std::string_view volume) const
 {
     const Dir& dir = layout_.snapshots();
-    std::lock_guard lock(counts_.mutex);
-    struct stat st;
-    if (::fstat(dir.fd(), &st) != 0)
-        throw_errno(fmt::format("stat {}", dir.path().native()));
-    if (!counts_.valid || st.st_ctim.tv_sec != counts_.ctime.tv_sec || st.st_ctim.tv_nsec != counts_.ctime.tv_nsec) {
-        counts_.of.clear();
-        for (const SnapshotName& sn : scan(std::nullopt))
-            ++counts_.of[sn.volume];
-        counts_.ctime = st.st_ctim;
-        // A change within the clock's granularity after the fstat could leave the ctime as it
-        // was: a folder changed in the last second is counted again next time (as git does
-        // with racily clean files).
-        struct timespec now;
-        ::clock_gettime(CLOCK_REALTIME, &now);
-        counts_.valid = now.tv_sec - st.st_ctim.tv_sec > 1;
-    }
-    auto it = counts_.of.find(std::string(volume));
-    return it == counts_.of.end() ? 0 : it->second;
+    return summary_.with(dir.fd(), dir.path().native(), [this] { return summarize(); }, [&](const Summary& s) {
+        auto it = s.find(std::string(volume));
+        return it == s.end() ? std::size_t(0) : it->second.count;
+    });
+}
+
+std::size_t SnapshotStore::total() const
+{
+    const Dir& dir = layout_.snapshots();
+    return summary_.with(dir.fd(), dir.path().native(), [this] { return summarize(); }, [](const Summary& s) {
+        std::size_t n = 0;
+        for (const auto& [volume, v] : s)
+            n += v.count;
+        return n;
+    });
+}
+
+std::unordered_map<std::string, Clock::time_point> SnapshotStore::newest() const
+{
+    const Dir& dir = layout_.snapshots();
+    return summary_.with(dir.fd(), dir.path().native(), [this] { return summarize(); }, [](const Summary& s) {
+        std::unordered_map<std::string, Clock::time_point> out;
+        out.reserve(s.size());
+        for (const auto& [volume, v] : s)
+            out.emplace(volume, v.newest);
+        return out;
+    });
 }
 
 std::optional<Snapshot> SnapshotStore::read(const SnapshotName& sn, bool quota_on, const SnapshotRecord& record) const

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "base/unique_fd.hpp"
+#include "pool/folder_cache.hpp"
 #include "btrfs/quota.hpp"
 #include "pool/layout.hpp"
 #include "pool/snapshot_records.hpp"
@@ -11,8 +12,8 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +38,10 @@ public:
     /// Get of each of 10,000 volumes without a count record costs a lookup, not a scan each.
     /// Reads only; thread-safe.
     std::size_t count(std::string_view volume) const;
+    /// The number of snapshots of every volume together, from the same pass.
+    std::size_t total() const;
+    /// The time of the newest snapshot of each volume that has one, from the same pass.
+    std::unordered_map<std::string, std::chrono::system_clock::time_point> newest() const;
 
     /// Reads one snapshot; nullopt when it vanished meanwhile. record: its volume's record.
     std::optional<Snapshot> read(const SnapshotName& sn, bool quota_on, const SnapshotRecord& record) const;
@@ -63,13 +68,13 @@ private:
     const btrfs::Quota& quota_;
     const SnapshotRecords& records_;
 
-    struct Counts {
-        std::mutex mutex;
-        bool valid = false;
-        struct timespec ctime {};
-        std::unordered_map<std::string, std::size_t> of;
+    struct VolumeSnapshots {
+        std::size_t count = 0;
+        std::chrono::system_clock::time_point newest = std::chrono::system_clock::time_point::min();
     };
-    mutable Counts counts_;
+    using Summary = std::unordered_map<std::string, VolumeSnapshots>;
+    Summary summarize() const;
+    FolderCache<Summary> summary_;
 };
 
 } // namespace buttervolume

@@ -108,6 +108,12 @@ std::vector<std::string> VolumeStore::names() const
     return names;
 }
 
+std::size_t VolumeStore::count() const
+{
+    const Dir& dir = layout_.volumes();
+    return count_.with(dir.fd(), dir.path().native(), [this] { return names().size(); }, [](std::size_t n) { return n; });
+}
+
 std::vector<Volume> VolumeStore::list() const
 {
     std::vector<Volume> out;

@@ -5,6 +5,7 @@
 #include "btrfs/new_subvolume.hpp"
 #include "btrfs/quota.hpp"
 #include "pool/ephemeral.hpp"
+#include "pool/folder_cache.hpp"
 #include "pool/layout.hpp"
 
 #include <buttervolume/volume.hpp>
@@ -42,6 +43,8 @@ public:
     std::optional<Volume> find(std::string_view name) const;
     /// Every volume name, sorted.
     std::vector<std::string> names() const;
+    /// The number of volumes: names().size(), kept while volumes/ does not change.
+    std::size_t count() const;
     /// Every volume, sorted by name.
     std::vector<Volume> list() const;
 
@@ -66,6 +69,7 @@ private:
     const PoolLayout& layout_;
     const btrfs::Quota& quota_;
     const EphemeralRecords& ephemeral_;
+    FolderCache<std::size_t> count_;
 };
 
 } // namespace buttervolume

@@ -75,12 +75,17 @@ std::vector<Remote> remotes_of(const Pool& pool, const ScheduledJob& job, const 
 // removed on either side: the snapshot stays here for the retry, and the remote's receive is
 // atomic and never deletes a snapshot.
 JobOutcome do_replicate(Pool& pool, const ScheduledJob& job, const JobContext& ctx, const std::string& snap,
-                        const std::string& did)
+                        const std::string& did, std::vector<JobTransfer>& transfers)
 {
     std::vector<std::string> sent, failed;
-    for (const auto& remote : remotes_of(pool, job, ctx)) {
+    const std::vector<Remote> remotes = remotes_of(pool, job, ctx);
+    for (std::size_t i = 0; i < remotes.size(); ++i) {
+        const Remote& remote = remotes[i];
+        JobTransfer& transfer = transfers.emplace_back(JobTransfer{job.action.hosts[i], 0, false});
         try {
             ReplicateResult r = pool.replicate(snap, remote, {});
+            transfer.bytes = r.bytes;
+            transfer.ok = true;
             if (r.already_there)
                 sent.push_back(fmt::format("{} already had it", remote.spec));
             else
@@ -110,7 +115,8 @@ JobOutcome do_synchronize(Pool& pool, const ScheduledJob& job, const JobContext&
     return {JobResult::Ok, fmt::format("{}; synced from {}", did, fmt::join(synced, ", "))};
 }
 
-JobOutcome run_unchecked(Pool& pool, const ScheduledJob& job, const JobContext& ctx)
+JobOutcome run_unchecked(Pool& pool, const ScheduledJob& job, const JobContext& ctx,
+                         std::vector<JobTransfer>& transfers)
 {
     const JobKind kind = job.action.kind;
     if (kind == JobKind::Purge)
@@ -129,7 +135,7 @@ JobOutcome run_unchecked(Pool& pool, const ScheduledJob& job, const JobContext& 
     case JobKind::SnapshotPurge:
         return do_purge(pool, job, did + "; ");
     case JobKind::Replicate:
-        return do_replicate(pool, job, ctx, snap, did);
+        return do_replicate(pool, job, ctx, snap, did, transfers);
     case JobKind::Synchronize:
     case JobKind::Purge:
         break;
@@ -139,13 +145,18 @@ JobOutcome run_unchecked(Pool& pool, const ScheduledJob& job, const JobContext& 
 
 } // namespace
 
-JobOutcome run_job(Pool& pool, const ScheduledJob& job, const JobContext& ctx)
+JobOutcome run_job(Pool& pool, const ScheduledJob& job, const JobContext& ctx, std::vector<JobTransfer>* transfers)
 {
+    std::vector<JobTransfer> sent;
+    JobOutcome outcome;
     try {
-        return run_unchecked(pool, job, ctx);
+        outcome = run_unchecked(pool, job, ctx, sent);
     } catch (const std::exception& e) {
-        return {JobResult::Failed, e.what()};
+        outcome = {JobResult::Failed, e.what()};
     }
+    if (transfers)
+        *transfers = std::move(sent);
+    return outcome;
 }
 
 } // namespace buttervolume

@@ -2,11 +2,12 @@
 // run_job: what one scheduled job does to a pool, and what it reports.
 #pragma once
 
-#include <buttervolume/schedule.hpp>
+#include <buttervolume/scheduler.hpp>
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace buttervolume {
 
@@ -24,7 +25,9 @@ struct JobOutcome {
     std::string message;
 };
 
-/// Runs job once on pool. Never throws: a failure is an outcome.
-JobOutcome run_job(Pool& pool, const ScheduledJob& job, const JobContext& ctx);
+/// Runs job once on pool. Never throws: a failure is an outcome. transfers, when given, gets
+/// each host a replicate job sent to (or failed to), whether or not the job as a whole failed.
+JobOutcome run_job(Pool& pool, const ScheduledJob& job, const JobContext& ctx,
+                   std::vector<JobTransfer>* transfers = nullptr);
 
 } // namespace buttervolume

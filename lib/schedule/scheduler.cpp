@@ -149,8 +149,11 @@ std::size_t Scheduler::Impl::tick()
         bool submitted = workers_.try_submit([this, job, lock] {
             const Clock::time_point at = scheduler_now();
             log(SchedulerLogLevel::Debug, fmt::format("job {} {}: started", job.volume, job.action.str()));
-            JobOutcome outcome = run_job(pool_, job, {options_.min_free_percent, options_.ssh_port});
+            std::vector<JobTransfer> transfers;
+            JobOutcome outcome = run_job(pool_, job, {options_.min_free_percent, options_.ssh_port}, &transfers);
             finish(job, at, outcome);
+            if (options_.on_job_end)
+                options_.on_job_end(JobReport{job, outcome.result, outcome.message, scheduler_now(), std::move(transfers)});
         });
         if (submitted)
             ++started;

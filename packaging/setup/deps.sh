@@ -14,6 +14,8 @@ testpkgs="$testpkgs strace"
 # and lintian; Podman is the second client of the plugin in the end-to-end suite.
 build="$build help2man"
 testpkgs="$testpkgs debhelper lintian podman"
+# The metrics suite: promtool checks the exposition and the alert rules, a real Prometheus scrapes.
+testpkgs="$testpkgs prometheus"
 want=$build
 [ "${1:-}" = test ] && want="$build $testpkgs"
 missing=""
