@@ -4,6 +4,7 @@
 #include "common/log.hpp"
 #include "metrics/collector.hpp"
 #include "metrics/listener.hpp"
+#include "plugin/request.hpp"
 #include "plugin/server.hpp"
 #include "scheduler_component.hpp"
 #include "service.hpp"
@@ -55,7 +56,7 @@ int run(Context& ctx, const Args& args)
     // that fails then makes it forget the volume's labels and options.
     Pool& pool = ctx.pool();
     // Always kept (a few atomics per request), served on the plugin socket; over TCP with --metrics.
-    metrics::Metrics meters(pool, {.per_volume = args.flag("metrics-per-volume")});
+    metrics::Metrics meters(pool, {.per_volume = args.flag("metrics-per-volume"), .endpoints = plugin::endpoints()});
     meters.jobs().seed(JobRecords(pool.paths()).load());
     options.metrics = &meters;
     // Before any thread exists: the service takes SIGTERM and SIGINT for the whole process.

@@ -78,7 +78,7 @@ void write_pool(Exposition& out, const Pool& pool, bool per_volume)
 } // namespace
 
 Metrics::Metrics(const Pool& pool, MetricsOptions options)
-    : pool_(pool), options_(options), started_(std::chrono::system_clock::now())
+    : pool_(pool), options_(options), started_(std::chrono::system_clock::now()), requests_(options_.endpoints)
 {
 }
 

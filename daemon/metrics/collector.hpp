@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace buttervolume {
 class Pool;
@@ -18,6 +20,8 @@ struct MetricsOptions {
     /// Adds a series per volume (newest snapshot time; used bytes where a size limit is set):
     /// one more pass over the volumes per scrape, so off by default.
     bool per_volume = false;
+    /// The URL paths the plugin serves (plugin::endpoints()): one series each.
+    std::vector<std::string_view> endpoints;
 };
 
 /// The daemon's metrics. A scrape takes no volume lock, writes nothing and spawns nothing: the

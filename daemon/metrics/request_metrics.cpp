@@ -2,8 +2,6 @@
 // RequestMetrics: one slot per endpoint, found by name, updated with relaxed atomics.
 #include "metrics/request_metrics.hpp"
 
-#include "plugin/request.hpp"
-
 #include <algorithm>
 #include <stdexcept>
 
@@ -13,9 +11,8 @@ namespace {
 constexpr std::string_view other = "other";
 }
 
-RequestMetrics::RequestMetrics()
+RequestMetrics::RequestMetrics(const std::vector<std::string_view>& served)
 {
-    const auto& served = plugin::endpoints();
     if (served.size() + 1 > max_endpoints)
         throw std::logic_error("RequestMetrics: more endpoints than slots");
     for (std::string_view e : served)

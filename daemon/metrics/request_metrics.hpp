@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 namespace buttervolume::metrics {
 
@@ -17,12 +18,13 @@ inline constexpr std::array<double, 16> request_duration_bounds{0.0001, 0.00025,
                                                                 1,      2.5,     5,      10};
 
 /// Counts every plugin request by endpoint and result, and its duration. The endpoints are a
-/// fixed set (plugin::endpoints(), plus "other" for paths the plugin does not serve, so a client
+/// fixed set (the served ones the caller names, plugin::endpoints(), plus "other" for paths the plugin does not serve, so a client
 /// cannot grow the series): recording one is a scan of nine names and three relaxed atomic
 /// increments, with no lock. Thread-safe.
 class RequestMetrics {
 public:
-    RequestMetrics();
+    /// served: the URL paths the plugin serves (at most 15), in the order they are listed.
+    explicit RequestMetrics(const std::vector<std::string_view>& served);
     RequestMetrics(const RequestMetrics&) = delete;
     RequestMetrics& operator=(const RequestMetrics&) = delete;
 

@@ -4,6 +4,7 @@
 
 #include "metrics/exposition.hpp"
 #include "metrics/request_metrics.hpp"
+#include "plugin/request.hpp"
 
 #include <string>
 
@@ -65,7 +66,7 @@ TEST_CASE("exposition: a histogram's buckets are cumulative, end with +Inf, and 
 TEST_CASE("request metrics: each request lands in its endpoint, result and bucket; an unknown path is 'other'",
           "[metrics]")
 {
-    RequestMetrics m;
+    RequestMetrics m(buttervolume::plugin::endpoints());
     m.record("/VolumeDriver.Get", true, 0.0001);   // on the first bound: le="0.0001" (inclusive)
     m.record("/VolumeDriver.Get", true, 0.0003);   // le="0.0005"
     m.record("/VolumeDriver.Get", false, 20);      // above 10 s: +Inf only
