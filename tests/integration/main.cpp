@@ -28,16 +28,19 @@ extern "C" void stop_child(int)
         ::kill(test_child, SIGKILL);
 }
 
-// Unmounts everything still mounted below dir, deepest first.
+// Unmounts everything still mounted below dir, deepest first. Only dir itself and paths under
+// "dir/": a plain prefix would match another test process's scratch, /tmp/bv-test.3104 taking
+// /tmp/bv-test.31049/fs4/mnt away while that process still runs.
 void unmount_below(const fs::path& dir)
 {
+    const std::string below = dir.native() + "/";
     std::ifstream in("/proc/self/mountinfo");
     std::vector<std::string> mounts;
     for (std::string line; std::getline(in, line);) {
         std::istringstream fields(line);
         std::string id, parent, devno, root, mountpoint;
         fields >> id >> parent >> devno >> root >> mountpoint;
-        if (mountpoint.starts_with(dir.native()))
+        if (mountpoint == dir.native() || mountpoint.starts_with(below))
             mounts.push_back(mountpoint);
     }
     for (auto it = mounts.rbegin(); it != mounts.rend(); ++it)

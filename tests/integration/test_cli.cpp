@@ -27,7 +27,7 @@ std::size_t lines(const std::string& s)
 
 std::string mounts_below(const fs::path& dir)
 {
-    return run({"sh", "-c", fmt::format("findmnt -rn -o TARGET | grep '^{}' || true", dir.native())}).out;
+    return run({"sh", "-c", fmt::format("findmnt -rn -o TARGET | grep -E '^{}(/|$)' || true", dir.native())}).out;
 }
 } // namespace
 
