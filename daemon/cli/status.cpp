@@ -17,8 +17,12 @@
 #include <rapidjson/document.h>
 
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 
 namespace buttervolume::cli {
@@ -59,6 +63,32 @@ struct StatusView {
     std::vector<std::string> problems;
 };
 
+// Why nothing answered on socket, in words: httplib only says "Connection" for a missing
+// socket and for one nobody listens on alike, so connect once more to read errno.
+std::string why_unreachable(const std::filesystem::path& socket, httplib::Error error)
+{
+    if (error != httplib::Error::Connection)
+        return httplib::to_string(error);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (socket.native().size() >= sizeof addr.sun_path)
+        return "the path is too long for a unix socket";
+    std::memcpy(addr.sun_path, socket.c_str(), socket.native().size());
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return std::strerror(errno);
+    int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+    int err = errno;
+    ::close(fd);
+    if (rc == 0)
+        return "it accepted the connection only on the second try";
+    if (err == ENOENT)
+        return "no socket there";
+    if (err == ECONNREFUSED)
+        return "the socket is there but nothing listens on it: a stopped daemon";
+    return std::strerror(err);
+}
+
 DaemonView ask_daemon(const std::filesystem::path& socket)
 {
     DaemonView d;
@@ -68,7 +98,7 @@ DaemonView ask_daemon(const std::filesystem::path& socket)
     client.set_read_timeout(5);
     auto res = client.Get("/status");
     if (!res) {
-        d.error = fmt::format("no daemon answers on {} ({})", socket.native(), httplib::to_string(res.error()));
+        d.error = fmt::format("no daemon answers on {} ({})", socket.native(), why_unreachable(socket, res.error()));
         return d;
     }
     rapidjson::Document doc;

@@ -4,6 +4,12 @@
 #include "metrics_helpers.hpp"
 #include "replication_helpers.hpp"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
 using namespace buttervolume;
 using namespace buttervolume::test;
 using namespace std::chrono;
@@ -163,6 +169,20 @@ TEST_CASE("metrics: job runs, failures and last successes from the scheduler; st
     RunResult none = p.bv({"status", "--socket", p.sock.native()});
     CHECK(none.status == 1);
     CHECK(none.out.find("NOT RUNNING") != std::string::npos);
+    CHECK(none.out.find("no socket there") != std::string::npos);
+    {
+        // A socket file that nobody listens on (a killed daemon's): said in words.
+        int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, p.sock.c_str(), sizeof addr.sun_path - 1);
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        RunResult refused = p.bv({"status", "--socket", p.sock.native()});
+        ::close(fd);
+        std::filesystem::remove(p.sock);
+        CHECK(refused.status == 1);
+        CHECK(refused.out.find("nothing listens on it") != std::string::npos);
+    }
 
     auto d = p.start();
     REQUIRE_LOGGED(*d, p.wait_count("db", 1) && p.wait_count("tmp", 1));
