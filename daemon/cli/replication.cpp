@@ -108,13 +108,13 @@ int send(Context& ctx, const Args& args)
                 w.begin_object();
                 w.field("Host", r.host);
                 w.field("Snapshot", r.snapshot);
-                w.optional_field("Parent", r.parent.value_or(""));
-                w.flag_field("Full", !r.parent && !r.already_there);
-                w.flag_field("AlreadyThere", r.already_there);
-                w.flag_field("Legacy", r.legacy);
-                w.number_field("Bytes", r.bytes);
-                w.real_field("NegotiateSeconds", r.negotiate_seconds);
-                w.real_field("Seconds", r.seconds);
+                w.field("Parent", r.parent);
+                w.field("Full", !r.parent && !r.already_there);
+                w.field("AlreadyThere", r.already_there);
+                w.field("Legacy", r.legacy);
+                w.field("Bytes", r.bytes);
+                w.field("NegotiateSeconds", r.negotiate_seconds);
+                w.field("Seconds", r.seconds);
                 w.field("Err", "");
                 w.end_object();
             } else if (r.already_there) {
@@ -154,10 +154,10 @@ int receive(Context& ctx, const Args& args)
         w.begin_object();
         w.field("Host", r.host);
         w.optional_field("Snapshot", r.snapshot);
-        w.optional_field("Parent", r.parent.value_or(""));
-        w.flag_field("AlreadyThere", r.already_there);
-        w.number_field("Bytes", r.bytes);
-        w.real_field("Seconds", r.seconds);
+        w.field("Parent", r.parent);
+        w.field("AlreadyThere", r.already_there);
+        w.field("Bytes", r.bytes);
+        w.field("Seconds", r.seconds);
         w.end_object();
         fmt::print("{}\n", w.take());
     } else if (r.snapshot.empty()) {
@@ -192,7 +192,7 @@ int sync(Context& ctx, const Args& args)
         status = r.ok ? status : 1;
         w.begin_object();
         w.field("Host", r.host);
-        w.flag_field("Ok", r.ok);
+        w.field("Ok", r.ok);
         w.field("Err", r.error);
         w.end_object();
         if (!args.flag("json"))

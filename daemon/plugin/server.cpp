@@ -151,10 +151,10 @@ std::string status_json(const metrics::Metrics& meters)
 {
     common::JsonWriter w;
     w.begin_object();
-    w.number_field("Pid", std::uint64_t(::getpid()));
+    w.field("Pid", std::uint64_t(::getpid()));
     w.field("Version", BUTTERVOLUME_VERSION);
     w.field("Started", common::rfc3339(meters.started()));
-    w.number_field("StartedUnix", std::uint64_t(std::chrono::system_clock::to_time_t(meters.started())));
+    w.field("StartedUnix", std::uint64_t(std::chrono::system_clock::to_time_t(meters.started())));
     w.end_object();
     return w.take();
 }
