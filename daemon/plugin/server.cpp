@@ -290,10 +290,6 @@ struct PluginServer::State {
     PluginHttpServer svr{connections};
     std::optional<ListeningSocket> sock;
     bool from_systemd = false;
-    std::thread thread;
-    std::atomic<bool> listen_returned{false};
-    std::atomic<bool> stopping{false};
-    bool clean = false;
 };
 
 PluginServer::PluginServer(Pool& pool, ServerOptions options)
@@ -303,10 +299,7 @@ PluginServer::PluginServer(Pool& pool, ServerOptions options)
 
 PluginServer::~PluginServer()
 {
-    if (state_->thread.joinable()) {
-        stop();
-        join();
-    }
+    shut_down();
 }
 
 void PluginServer::start()
@@ -323,21 +316,14 @@ void PluginServer::start()
         s.svr.set_idle_interval(0, 200'000);
     common::log_line(LogLevel::Info, fmt::format("serving pool {} on {}{}", s.pool.paths().root.native(),
                                                  s.sock->shown.native(), s.from_systemd ? " (from systemd)" : ""));
-    s.thread = std::thread([&s] {
-        s.clean = s.svr.listen_after_bind();
-        s.listen_returned = true;
-    });
+    serve(s.svr);
 }
 
-void PluginServer::stop()
+// Idle and slow clients are cut (within a grace), not waited for: a client that sends nothing
+// cannot keep the daemon from stopping.
+void PluginServer::halt()
 {
     State& s = *state_;
-    s.stopping = true;
-    // stop() acts only once the accept loop runs; a stop right at start waits for it.
-    while (!s.svr.is_running() && !s.listen_returned)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    // Idle and slow clients are cut (within a grace), not waited for: a client that sends
-    // nothing cannot keep the daemon from stopping.
     s.connections.stop();
     if (s.from_systemd)
         s.svr.stop_keeping_socket();
@@ -345,23 +331,16 @@ void PluginServer::stop()
         s.svr.stop();
 }
 
-void PluginServer::join()
+void PluginServer::release(bool stopped, bool clean)
 {
     State& s = *state_;
-    if (s.thread.joinable())
-        s.thread.join();
     s.connections.join();
     if (s.from_systemd)
         ::close(s.sock->fd); // our copy only: systemd keeps listening and starts us on the next connection
     remove_socket_file(*s.sock);
-    if (!s.stopping)
+    if (!stopped)
         common::log_line(LogLevel::Error,
-                         fmt::format("accepting on {} failed (clean={}); exiting", s.sock->shown.native(), s.clean));
-}
-
-bool PluginServer::ended() const
-{
-    return state_->listen_returned && !state_->stopping;
+                         fmt::format("accepting on {} failed (clean={}); exiting", s.sock->shown.native(), clean));
 }
 
 } // namespace buttervolume::plugin
