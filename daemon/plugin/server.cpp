@@ -24,10 +24,8 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <optional>
-#include <thread>
 
 namespace buttervolume::plugin {
 
