@@ -6,14 +6,9 @@
 # Python client on the unix socket (its own overhead is in both columns alike).
 # Usage (root): bench/first_get.sh OLD_BIN NEW_BIN [N] [S_PER]
 set -eu
+. "$(dirname "$0")/common.sh"
 old=$1; new=$2; n=${3:-10000}; per=${4:-1}
-work=$(mktemp -d /tmp/bv-bench-get.XXXXXX)
-cleanup() { umount -l "$work/mnt" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT INT TERM
-truncate -s 8G "$work/img"
-mkfs.btrfs -q "$work/img" >/dev/null
-mkdir "$work/mnt"
-mount -o loop "$work/img" "$work/mnt"
+scratch_btrfs 8G
 root="$work/mnt/pool"
 "$new" --root "$root" init >/dev/null
 i=0

@@ -6,9 +6,9 @@
 #   the daemon's RSS idle on an empty pool (after its first answer), and what it maps
 # Usage (root): bench/footprint.sh BUILD_DIR [ROUNDS]
 set -eu
-build=$(realpath "${1:-build}")
+. "$(dirname "$0")/common.sh"
+bench_build "${1:-build}"
 rounds=${2:-21}
-bin="$build/daemon/buttervolume"
 work=$(mktemp -d /tmp/bv-bench-fp.XXXXXX)
 daemon=
 cleanup() {

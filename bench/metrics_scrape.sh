@@ -2,23 +2,18 @@
 # bench: a metrics scrape at N volumes (default 10,000), each with one snapshot, on a loop btrfs.
 # Usage: sh bench/metrics_scrape.sh BUILD_DIR [N]  (root; builds bench/metrics-scrape-bench)
 set -eu
+. "$(dirname "$0")/common.sh"
 build=$1
 n=${2:-10000}
 ninja -C "$build" bench/metrics-scrape-bench bench/make-volumes >/dev/null
-dir=$(mktemp -d /tmp/bv-metrics-bench.XXXXXX)
-cleanup() { umount "$dir/mnt" 2>/dev/null || true; rm -rf "$dir"; }
-trap cleanup EXIT
-truncate -s 4G "$dir/img"
-mkfs.btrfs -q "$dir/img"
-mkdir "$dir/mnt"
-mount -o loop "$dir/img" "$dir/mnt"
-mkdir "$dir/mnt/pool"
-"$build/bench/make-volumes" "$dir/mnt/pool" "$n"
+scratch_btrfs 4G
+mkdir "$work/mnt/pool"
+"$build/bench/make-volumes" "$work/mnt/pool" "$n"
 # One snapshot per volume, as a daily snapshot job leaves them.
-for v in "$dir/mnt/pool/volumes/"*; do
-    btrfs subvolume snapshot -r "$v" "$dir/mnt/pool/snapshots/$(basename "$v")@2026-12-01T08:00:00.000000" >/dev/null
+for v in "$work/mnt/pool/volumes/"*; do
+    btrfs subvolume snapshot -r "$v" "$work/mnt/pool/snapshots/$(basename "$v")@2026-12-01T08:00:00.000000" >/dev/null
 done
 sleep 2 # past the folder caches' one-second racy window
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-"$build/bench/metrics-scrape-bench" "$dir/mnt/pool"
-"$build/bench/metrics-scrape-bench" "$dir/mnt/pool" --per-volume 20
+"$build/bench/metrics-scrape-bench" "$work/mnt/pool"
+"$build/bench/metrics-scrape-bench" "$work/mnt/pool" --per-volume 20

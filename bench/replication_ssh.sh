@@ -8,9 +8,9 @@
 # Usage (root): bench/replication_ssh.sh BUILD_DIR [ROUNDS]; SMALL=1 makes the snapshot
 # ~120 MiB instead of ~2 GiB, for the negotiation figures alone.
 set -eu
-build=$(realpath "${1:-build}")
+. "$(dirname "$0")/common.sh"
+bench_build "${1:-build}"
 rounds=${2:-2}
-bin="$build/daemon/buttervolume"
 work=$(mktemp -d /tmp/bv-bench-repl.XXXXXX)
 sshd_pid=""
 cleanup() {

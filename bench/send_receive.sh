@@ -11,10 +11,10 @@
 # odd rounds run ours first, even rounds progs first.
 # Usage (root): bench/send_receive.sh BUILD_DIR [ROUNDS] [PAUSE_SECONDS]
 set -eu
-build=$(realpath "${1:-build}")
+. "$(dirname "$0")/common.sh"
+bench_build "${1:-build}"
 rounds=${2:-8}
 pause=${3:-3}
-bin="$build/daemon/buttervolume"
 work=$(mktemp -d /tmp/bv-bench-sr.XXXXXX)
 cleanup() {
     umount -l "$work/mnt" 2>/dev/null || true

@@ -4,16 +4,10 @@
 # the library (bench/snapshot-time), after a sync, plus one `buttervolume snapshot` CLI call.
 # Usage (root): bench/snapshot_size.sh BUILD_DIR [N]
 set -eu
-build=$(realpath "${1:-build}")
+. "$(dirname "$0")/common.sh"
+bench_build "${1:-build}"
 n=${2:-21}
-bin="$build/daemon/buttervolume"
-work=$(mktemp -d /tmp/bv-bench.XXXXXX)
-cleanup() { umount -l "$work/mnt" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT INT TERM
-truncate -s 6G "$work/img"
-mkfs.btrfs -q "$work/img"
-mkdir "$work/mnt"
-mount -o loop "$work/img" "$work/mnt"
+scratch_btrfs 6G
 root="$work/mnt/pool"
 mkdir "$root"
 for v in empty onefile manyfiles; do "$bin" --root "$root" create "$v" > /dev/null; done

@@ -4,16 +4,10 @@
 # (`btrfs subvolume show`, timed on a sample and extrapolated) and with `btrfs subvolume list`.
 # Usage (root): bench/volumes_list.sh BUILD_DIR [N]
 set -eu
-build=$(realpath "${1:-build}")
+. "$(dirname "$0")/common.sh"
+bench_build "${1:-build}"
 n=${2:-10000}
-bin="$build/daemon/buttervolume"
-work=$(mktemp -d /tmp/bv-bench.XXXXXX)
-cleanup() { umount -l "$work/mnt" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT INT TERM
-truncate -s 8G "$work/img"
-mkfs.btrfs -q "$work/img"
-mkdir "$work/mnt"
-mount -o loop "$work/img" "$work/mnt"
+scratch_btrfs 8G
 mkdir "$work/mnt/pool"
 "$build/bench/make-volumes" "$work/mnt/pool" "$n"
 "$build/bench/make-volumes" "$work/mnt/pool" 0 >/dev/null

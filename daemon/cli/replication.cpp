@@ -82,6 +82,18 @@ std::vector<std::string> split_hosts(const std::string& arg)
     }
 }
 
+// The fields a send (to each host) and a receive report alike, in --json.
+template <class TransferResult>
+void write_transfer_fields(common::JsonWriter& w, const TransferResult& r)
+{
+    w.field("Host", r.host);
+    w.optional_field("Snapshot", r.snapshot);
+    w.field("Parent", r.parent);
+    w.field("AlreadyThere", r.already_there);
+    w.field("Bytes", r.bytes);
+    w.field("Seconds", r.seconds);
+}
+
 int send(Context& ctx, const Args& args)
 {
     const std::string& snapshot = args.positional[1];
@@ -106,15 +118,10 @@ int send(Context& ctx, const Args& args)
                 write_stderr(fmt::format("buttervolume send: {}\n", n));
             if (json) {
                 w.begin_object();
-                w.field("Host", r.host);
-                w.field("Snapshot", r.snapshot);
-                w.optional_field("Parent", r.parent.value_or(""));
-                w.flag_field("Full", !r.parent && !r.already_there);
-                w.flag_field("AlreadyThere", r.already_there);
-                w.flag_field("Legacy", r.legacy);
-                w.number_field("Bytes", r.bytes);
-                w.real_field("NegotiateSeconds", r.negotiate_seconds);
-                w.real_field("Seconds", r.seconds);
+                write_transfer_fields(w, r);
+                w.field("Full", !r.parent && !r.already_there);
+                w.field("Legacy", r.legacy);
+                w.field("NegotiateSeconds", r.negotiate_seconds);
                 w.field("Err", "");
                 w.end_object();
             } else if (r.already_there) {
@@ -152,12 +159,7 @@ int receive(Context& ctx, const Args& args)
     if (args.flag("json")) {
         common::JsonWriter w;
         w.begin_object();
-        w.field("Host", r.host);
-        w.optional_field("Snapshot", r.snapshot);
-        w.optional_field("Parent", r.parent.value_or(""));
-        w.flag_field("AlreadyThere", r.already_there);
-        w.number_field("Bytes", r.bytes);
-        w.real_field("Seconds", r.seconds);
+        write_transfer_fields(w, r);
         w.end_object();
         fmt::print("{}\n", w.take());
     } else if (r.snapshot.empty()) {
@@ -192,7 +194,7 @@ int sync(Context& ctx, const Args& args)
         status = r.ok ? status : 1;
         w.begin_object();
         w.field("Host", r.host);
-        w.flag_field("Ok", r.ok);
+        w.field("Ok", r.ok);
         w.field("Err", r.error);
         w.end_object();
         if (!args.flag("json"))

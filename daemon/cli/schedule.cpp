@@ -100,7 +100,7 @@ void write_json(const Schedule& s, const std::vector<JobStatus>& statuses, Clock
 {
     JsonWriter w;
     w.begin_object();
-    w.flag_field("Paused", s.paused);
+    w.field("Paused", s.paused);
     w.key("Jobs");
     w.begin_array();
     for (const auto& st : statuses) {
@@ -108,17 +108,17 @@ void write_json(const Schedule& s, const std::vector<JobStatus>& statuses, Clock
         w.begin_object();
         w.field("Volume", st.job.volume);
         w.field("Action", st.job.action.str());
-        w.number_field("TimerMinutes", static_cast<std::uint64_t>(st.job.timer.count()));
-        w.flag_field("Active", st.job.active);
+        w.field("TimerMinutes", static_cast<std::uint64_t>(st.job.timer.count()));
+        w.field("Active", st.job.active);
         w.field("State", state_text(st, s.paused));
-        w.flag_field("VolumeExists", st.volume_exists);
+        w.field("VolumeExists", st.volume_exists);
         w.optional_field("LastRun", time_or_empty(st.record.last_run));
         w.optional_field("LastAttempt", time_or_empty(st.record.last_attempt));
         w.optional_field("LastResult", job_result_name(st.record.last_result));
         w.optional_field("LastMessage", st.record.last_message);
-        w.number_field("Failures", st.record.failures);
+        w.field("Failures", st.record.failures);
         w.optional_field("NextRun", st.next_run && !due && !s.paused ? rfc3339(*st.next_run) : "");
-        w.flag_field("DueNow", due);
+        w.field("DueNow", due);
         w.end_object();
     }
     w.end_array();
@@ -126,7 +126,7 @@ void write_json(const Schedule& s, const std::vector<JobStatus>& statuses, Clock
     w.begin_array();
     for (const auto& bad : s.invalid) {
         w.begin_object();
-        w.number_field("Line", bad.line);
+        w.field("Line", bad.line);
         w.field("Text", bad.text);
         w.field("Error", bad.error);
         w.end_object();

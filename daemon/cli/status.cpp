@@ -196,7 +196,7 @@ void print_json(const StatusView& v)
 {
     common::JsonWriter w;
     w.begin_object();
-    w.flag_field("Healthy", v.problems.empty());
+    w.field("Healthy", v.problems.empty());
     w.key("Problems");
     w.begin_array();
     for (const auto& p : v.problems)
@@ -205,29 +205,29 @@ void print_json(const StatusView& v)
     w.key("Pool");
     w.begin_object();
     w.field("Root", v.root.native());
-    w.number_field("SizeBytes", v.stats.fs_size_bytes);
-    w.number_field("FreeBytes", v.stats.fs_free_bytes);
-    w.real_field("FreePercent", v.free_percent);
-    w.real_field("MinFreePercent", v.floor_percent);
-    w.flag_field("Quotas", v.stats.quotas);
+    w.field("SizeBytes", v.stats.fs_size_bytes);
+    w.field("FreeBytes", v.stats.fs_free_bytes);
+    w.field("FreePercent", v.free_percent);
+    w.field("MinFreePercent", v.floor_percent);
+    w.field("Quotas", v.stats.quotas);
     w.end_object();
     w.key("Daemon");
     w.begin_object();
     w.field("Socket", v.socket.native());
-    w.flag_field("Running", v.daemon.found);
+    w.field("Running", v.daemon.found);
     if (v.daemon.found) {
-        w.number_field("Pid", v.daemon.pid);
+        w.field("Pid", v.daemon.pid);
         w.field("Version", v.daemon.version);
         w.field("Started", v.daemon.started);
-        w.number_field("UptimeSeconds", std::uint64_t(std::max<std::int64_t>(v.daemon.uptime_seconds, 0)));
+        w.field("UptimeSeconds", std::uint64_t(std::max<std::int64_t>(v.daemon.uptime_seconds, 0)));
     } else {
         w.field("Error", v.daemon.error);
     }
     w.end_object();
-    w.number_field("Volumes", v.stats.volumes);
-    w.number_field("Mounts", v.stats.mounts);
-    w.number_field("Snapshots", v.stats.snapshots);
-    w.number_field("VolumesWithoutSnapshot", v.without_snapshot);
+    w.field("Volumes", v.stats.volumes);
+    w.field("Mounts", v.stats.mounts);
+    w.field("Snapshots", v.stats.snapshots);
+    w.field("VolumesWithoutSnapshot", v.without_snapshot);
     w.key("OldestNewestSnapshot");
     if (v.oldest_newest_volume.empty()) {
         w.null();
@@ -244,7 +244,7 @@ void print_json(const StatusView& v)
         w.field("Volume", j.volume);
         w.field("Action", j.action);
         w.optional_field("LastAttempt", j.last_attempt);
-        w.number_field("Failures", j.failures);
+        w.field("Failures", j.failures);
         w.field("Error", j.message);
         w.end_object();
     }

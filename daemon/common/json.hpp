@@ -8,8 +8,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace buttervolume::common {
+
+template <class T>
+inline constexpr bool is_optional = false;
+template <class T>
+inline constexpr bool is_optional<std::optional<T>> = true;
 
 /// Writes one JSON document into a string it owns. Strings are taken with their length, so
 /// names holding NUL or any other byte come out escaped, never cut short. The methods are
@@ -32,41 +38,38 @@ public:
     void real(double d) { writer_.Double(d); }
     void null() { writer_.Null(); }
 
-    /// key: "value".
-    void field(std::string_view k, std::string_view value)
+    /// key: value, written as its type says: bool as true or false, an unsigned integer or a
+    /// floating-point number as a number, anything a std::string_view is made from as a string,
+    /// and a std::optional as null or its value. One template rather than overloads, so that a
+    /// string literal cannot pick bool; a signed integer does not compile (cast it to a count).
+    template <class T>
+    void field(std::string_view k, const T& v)
     {
         key(k);
-        string(value);
-    }
-    /// key: true or false (not an overload of field: a string literal would pick bool).
-    void flag_field(std::string_view k, bool b)
-    {
-        key(k);
-        boolean(b);
-    }
-    /// key: n.
-    void number_field(std::string_view k, std::uint64_t n)
-    {
-        key(k);
-        number(n);
-    }
-    /// key: seconds, or any other real number.
-    void real_field(std::string_view k, double d)
-    {
-        key(k);
-        real(d);
+        value(v);
     }
     /// key: "value", or key: null when value is empty.
-    void optional_field(std::string_view k, std::string_view value)
+    void optional_field(std::string_view k, std::string_view v)
     {
         key(k);
-        value.empty() ? null() : string(value);
+        v.empty() ? null() : string(v);
     }
-    /// key: n, or key: null without a value.
-    void optional_field(std::string_view k, const std::optional<std::uint64_t>& n)
+
+    /// A value alone (in an array), written as field() writes it.
+    template <class T>
+    void value(const T& v)
     {
-        key(k);
-        n ? number(*n) : null();
+        if constexpr (std::is_same_v<T, bool>)
+            boolean(v);
+        else if constexpr (std::is_floating_point_v<T>)
+            real(v);
+        else if constexpr (std::is_integral_v<T>) {
+            static_assert(std::is_unsigned_v<T>, "JsonWriter: cast a signed integer to the count it is");
+            number(v);
+        } else if constexpr (is_optional<T>)
+            v ? value(*v) : null();
+        else
+            string(std::string_view(v));
     }
 
     /// The document written so far (complete once every object and array is closed); the

@@ -13,18 +13,16 @@ void write_volume_json(JsonWriter& w, const Volume& v)
     w.field("Mountpoint", v.path.native());
     w.field("CreatedAt", rfc3339(v.created));
     w.field("UUID", v.uuid);
-    w.key("CopyOnWrite");
-    w.boolean(v.copy_on_write);
+    w.field("CopyOnWrite", v.copy_on_write);
     w.key("Compression");
     if (v.compression)
         w.string(to_string(*v.compression));
     else
         w.null();
-    w.optional_field("SizeLimit", v.size_limit);
-    w.optional_field("SizeUsed", v.size_used);
-    w.key("Ephemeral");
-    w.boolean(v.ephemeral_source.has_value());
-    w.optional_field("Source", v.ephemeral_source ? std::string_view(*v.ephemeral_source) : std::string_view());
+    w.field("SizeLimit", v.size_limit);
+    w.field("SizeUsed", v.size_used);
+    w.field("Ephemeral", v.ephemeral_source.has_value());
+    w.field("Source", v.ephemeral_source);
     w.end_object();
 }
 
@@ -37,15 +35,13 @@ void write_snapshot_json(JsonWriter& w, const Snapshot& s)
     w.field("Time", utc_micro(s.time));
     w.field("TimestampZone", s.zone == TimestampZone::Utc ? "utc" : "local");
     w.field("Path", s.path.native());
-    w.key("ReadOnly");
-    w.boolean(s.read_only);
+    w.field("ReadOnly", s.read_only);
     w.optional_field("UUID", s.uuid);
     w.optional_field("ParentUUID", s.parent_uuid);
     w.optional_field("ReceivedUUID", s.received_uuid);
     w.field("CreatedAt", rfc3339(s.created));
-    w.optional_field("Size", s.size_used);
-    w.key("Safety");
-    w.boolean(s.safety);
+    w.field("Size", s.size_used);
+    w.field("Safety", s.safety);
     w.end_object();
 }
 

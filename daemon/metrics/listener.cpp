@@ -10,9 +10,7 @@
 
 #include <httplib.h>
 
-#include <atomic>
 #include <charconv>
-#include <thread>
 
 namespace buttervolume::metrics {
 
@@ -44,9 +42,6 @@ struct MetricsListener::State {
     const Metrics& metrics;
     ListenAddress address;
     httplib::Server svr;
-    std::thread thread;
-    std::atomic<bool> listen_returned{false};
-    std::atomic<bool> stopping{false};
 };
 
 MetricsListener::MetricsListener(const Metrics& metrics, ListenAddress address)
@@ -56,10 +51,7 @@ MetricsListener::MetricsListener(const Metrics& metrics, ListenAddress address)
 
 MetricsListener::~MetricsListener()
 {
-    if (state_->thread.joinable()) {
-        stop();
-        join();
-    }
+    shut_down();
 }
 
 void MetricsListener::start()
@@ -83,33 +75,13 @@ void MetricsListener::start()
                                             s.address.host, s.address.port));
     common::log_line(common::LogLevel::Info,
                      fmt::format("serving metrics on http://{}:{}/metrics", s.address.host, s.address.port));
-    s.thread = std::thread([&s] {
-        s.svr.listen_after_bind();
-        s.listen_returned = true;
-    });
+    serve(s.svr);
 }
 
-void MetricsListener::stop()
+void MetricsListener::release(bool stopped, bool)
 {
-    State& s = *state_;
-    s.stopping = true;
-    while (!s.svr.is_running() && !s.listen_returned)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    s.svr.stop();
-}
-
-void MetricsListener::join()
-{
-    State& s = *state_;
-    if (s.thread.joinable())
-        s.thread.join();
-    if (!s.stopping)
+    if (!stopped)
         common::log_line(common::LogLevel::Error, "metrics: the listener stopped accepting; exiting");
-}
-
-bool MetricsListener::ended() const
-{
-    return state_->listen_returned && !state_->stopping;
 }
 
 } // namespace buttervolume::metrics

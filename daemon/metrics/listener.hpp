@@ -2,8 +2,8 @@
 // MetricsListener: GET /metrics over TCP (--metrics ADDR:PORT), a component of the Service.
 #pragma once
 
+#include "http_component.hpp"
 #include "metrics/collector.hpp"
-#include "service.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -23,7 +23,7 @@ ListenAddress parse_listen_address(std::string_view text);
 
 /// Serves GET /metrics (and nothing else: any other path is 404) on a TCP address for a
 /// Prometheus server, from start() until stop().
-class MetricsListener : public ServiceComponent {
+class MetricsListener : public HttpServerComponent {
 public:
     MetricsListener(const Metrics& metrics, ListenAddress address);
     ~MetricsListener() override;
@@ -31,11 +31,10 @@ public:
     std::string_view name() const override { return "metrics listener"; }
     /// Binds the address. Throws Error when it cannot (in use, not an address of this host).
     void start() override;
-    void stop() override;
-    void join() override;
-    bool ended() const override;
 
 private:
+    void release(bool stopped, bool clean) override;
+
     struct State;
     std::unique_ptr<State> state_;
 };

@@ -24,10 +24,8 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <optional>
-#include <thread>
 
 namespace buttervolume::plugin {
 
@@ -151,10 +149,10 @@ std::string status_json(const metrics::Metrics& meters)
 {
     common::JsonWriter w;
     w.begin_object();
-    w.number_field("Pid", std::uint64_t(::getpid()));
+    w.field("Pid", std::uint64_t(::getpid()));
     w.field("Version", BUTTERVOLUME_VERSION);
     w.field("Started", common::rfc3339(meters.started()));
-    w.number_field("StartedUnix", std::uint64_t(std::chrono::system_clock::to_time_t(meters.started())));
+    w.field("StartedUnix", std::uint64_t(std::chrono::system_clock::to_time_t(meters.started())));
     w.end_object();
     return w.take();
 }
@@ -164,6 +162,96 @@ void count_error(metrics::Metrics* meters, const std::string& path)
 {
     if (meters)
         meters->requests().record(path, false, 0);
+}
+
+// A request refused before the plugin saw it: counted and logged as an error of its path.
+void log_refused(metrics::Metrics* meters, const httplib::Request& req, int status, const std::string& message)
+{
+    count_error(meters, req.path);
+    common::log_line(LogLevel::Warn, fmt::format("{} volume=- result=error status={} err=\"{}\"",
+                                                 common::printable(req.path), status, common::printable(message)));
+}
+
+// Every endpoint is a POST of one JSON object; the route table is ours (handle_request), so one
+// catch-all route and no regex per endpoint. Docker sends no Content-Type and a junk Host
+// header: neither is looked at.
+void serve_plugin_request(Pool& pool, metrics::Metrics* meters, const httplib::Request& req, httplib::Response& res)
+{
+    // The whole request is in: from here nothing may cut the connection until it is answered.
+    enter(ConnectionPhase::Handling);
+    auto start = Clock::now();
+    Reply reply = handle_request(pool, req.path, req.body);
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    if (meters)
+        meters->requests().record(req.path, reply.status == 200, ms / 1000);
+    res.status = reply.status;
+    log_request(req.path, reply, ms, req.body);
+    // Moved, not copied (set_content copies): List's reply can be megabytes.
+    res.body = std::move(reply.body);
+    res.set_header("Content-Type", content_type);
+    enter(ConnectionPhase::Writing);
+}
+
+// A POST without Content-Length (or chunked Transfer-Encoding) has no body (RFC 9112 6.3), but
+// httplib would read one until the client closes, and a client that closes only its sending
+// side then got no reply. Served here, before httplib reads any body: nothing after the headers
+// (`curl -X POST`, an empty Activate) is the empty body it is; bytes after them are a body only
+// if the client then closes its sending side (`nc -N`), which alone can end it; otherwise the
+// reply says what is missing and the connection closes, for those bytes are no next request
+// either.
+httplib::Server::HandlerResponse serve_unframed_post(Pool& pool, metrics::Metrics* meters, const httplib::Request& req,
+                                                     httplib::Response& res)
+{
+    if (req.method != "POST" || req.has_header("Content-Length") || req.has_header("Transfer-Encoding"))
+        return httplib::Server::HandlerResponse::Unhandled;
+    if (!current || !current->stream.wait_readable(std::chrono::milliseconds(0))) {
+        serve_plugin_request(pool, meters, req, res);
+        return httplib::Server::HandlerResponse::Handled;
+    }
+    httplib::Request with_body = req;
+    auto rest = current->stream.read_to_end(with_body.body, max_body, unframed_body_wait);
+    if (current->table.was_cut(current->connection))
+        return httplib::Server::HandlerResponse::Handled; // no one to answer
+    if (rest == ClientStream::Rest::End) {
+        serve_plugin_request(pool, meters, with_body, res);
+        return httplib::Server::HandlerResponse::Handled;
+    }
+    current->close_after = true;
+    res.status = rest == ClientStream::Rest::TooLarge ? 413 : 411;
+    std::string message =
+        rest == ClientStream::Rest::TooLarge
+            ? fmt::format("{} {}: the request body is over {} bytes", req.method, req.path, max_body)
+            : fmt::format("{} {}: the request has a body but no Content-Length header; send Content-Length "
+                          "(or close the sending side after the body)",
+                          req.method, req.path);
+    res.set_content(common::error_json(message), content_type);
+    log_refused(meters, req, res.status, message);
+    return httplib::Server::HandlerResponse::Handled;
+}
+
+// Whatever httplib answers itself (a GET, malformed HTTP, a body too large) still gets a JSON
+// Err, never an empty or HTML body (buttervolume#13).
+httplib::Server::HandlerResponse answer_http_error(metrics::Metrics* meters, const httplib::Request& req,
+                                                   httplib::Response& res)
+{
+    if (!res.body.empty())
+        return httplib::Server::HandlerResponse::Unhandled;
+    // A request httplib could not take (malformed, too large): where the next one would
+    // begin is unknown, so this reply is the connection's last.
+    if (current)
+        current->close_after = true;
+    std::string message = res.status == 404 ? fmt::format("{} {}: not found (the plugin API is POST /VolumeDriver.*)",
+                                                          req.method, req.path)
+                                            : fmt::format("HTTP error {} on {} {}", res.status, req.method, req.path);
+    res.set_content(common::error_json(message), content_type);
+    // A client that left (or was cut) halfway through its request gets this reply too, but
+    // cannot read it: not a request that failed, and a cut is logged already.
+    if (current && (current->stream.ended() || current->table.was_cut(current->connection))) {
+        common::log_line(LogLevel::Debug, "client connection closed before its request was complete");
+        return httplib::Server::HandlerResponse::Handled;
+    }
+    log_refused(meters, req, res.status, message);
+    return httplib::Server::HandlerResponse::Handled;
 }
 
 void configure(PluginHttpServer& svr, Pool& pool, ConnectionTable& table, metrics::Metrics* meters)
@@ -177,25 +265,9 @@ void configure(PluginHttpServer& svr, Pool& pool, ConnectionTable& table, metric
     svr.set_keep_alive_timeout(2);
     svr.set_keep_alive_max_count(1000);
     svr.set_payload_max_length(max_body);
-    // Every endpoint is a POST of one JSON object; the route table is ours (handle_request),
-    // so one catch-all route and no regex per endpoint. Docker sends no Content-Type and a
-    // junk Host header: neither is looked at.
-    auto serve_request = [&pool, meters](const httplib::Request& req, httplib::Response& res) {
-        // The whole request is in: from here nothing may cut the connection until it is answered.
-        enter(ConnectionPhase::Handling);
-        auto start = Clock::now();
-        Reply reply = handle_request(pool, req.path, req.body);
-        double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-        if (meters)
-            meters->requests().record(req.path, reply.status == 200, ms / 1000);
-        res.status = reply.status;
-        log_request(req.path, reply, ms, req.body);
-        // Moved, not copied (set_content copies): List's reply can be megabytes.
-        res.body = std::move(reply.body);
-        res.set_header("Content-Type", content_type);
-        enter(ConnectionPhase::Writing);
-    };
-    svr.Post(".*", serve_request);
+    svr.Post(".*", [&pool, meters](const httplib::Request& req, httplib::Response& res) {
+        serve_plugin_request(pool, meters, req, res);
+    });
     if (meters) {
         svr.Get("/metrics", [meters](const httplib::Request&, httplib::Response& res) {
             enter(ConnectionPhase::Handling);
@@ -206,42 +278,8 @@ void configure(PluginHttpServer& svr, Pool& pool, ConnectionTable& table, metric
             res.set_content(status_json(*meters), "application/json");
         });
     }
-    // A POST without Content-Length (or chunked Transfer-Encoding) has no body (RFC 9112 6.3),
-    // but httplib would read one until the client closes, and a client that closes only its
-    // sending side then got no reply. Served here, before httplib reads any body: nothing
-    // after the headers (`curl -X POST`, an empty Activate) is the empty body it is; bytes
-    // after them are a body only if the client then closes its sending side (`nc -N`), which
-    // alone can end it; otherwise the reply says what is missing and the connection closes,
-    // for those bytes are no next request either.
-    svr.set_pre_routing_handler([serve_request, meters](const httplib::Request& req, httplib::Response& res) {
-        if (req.method != "POST" || req.has_header("Content-Length") || req.has_header("Transfer-Encoding"))
-            return httplib::Server::HandlerResponse::Unhandled;
-        if (!current || !current->stream.wait_readable(std::chrono::milliseconds(0))) {
-            serve_request(req, res);
-            return httplib::Server::HandlerResponse::Handled;
-        }
-        httplib::Request with_body = req;
-        auto rest = current->stream.read_to_end(with_body.body, max_body, unframed_body_wait);
-        if (current->table.was_cut(current->connection))
-            return httplib::Server::HandlerResponse::Handled; // no one to answer
-        if (rest == ClientStream::Rest::End) {
-            serve_request(with_body, res);
-            return httplib::Server::HandlerResponse::Handled;
-        }
-        current->close_after = true;
-        count_error(meters, req.path);
-        res.status = rest == ClientStream::Rest::TooLarge ? 413 : 411;
-        std::string message =
-            rest == ClientStream::Rest::TooLarge
-                ? fmt::format("{} {}: the request body is over {} bytes", req.method, req.path, max_body)
-                : fmt::format("{} {}: the request has a body but no Content-Length header; send Content-Length "
-                              "(or close the sending side after the body)",
-                              req.method, req.path);
-        res.set_content(common::error_json(message), content_type);
-        common::log_line(LogLevel::Warn,
-                         fmt::format("{} volume=- result=error status={} err=\"{}\"", common::printable(req.path),
-                                     res.status, common::printable(message)));
-        return httplib::Server::HandlerResponse::Handled;
+    svr.set_pre_routing_handler([&pool, meters](const httplib::Request& req, httplib::Response& res) {
+        return serve_unframed_post(pool, meters, req, res);
     });
     // The reply to a request whose connection cannot go on says so.
     svr.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
@@ -251,33 +289,8 @@ void configure(PluginHttpServer& svr, Pool& pool, ConnectionTable& table, metric
                 res.set_header("Connection", "close");
         }
     });
-    // Whatever httplib answers itself (a GET, malformed HTTP, a body too large) still gets a
-    // JSON Err, never an empty or HTML body (buttervolume#13).
-    svr.set_error_handler(httplib::Server::HandlerWithResponse([meters](const httplib::Request& req,
-                                                                         httplib::Response& res) {
-        if (!res.body.empty())
-            return httplib::Server::HandlerResponse::Unhandled;
-        // A request httplib could not take (malformed, too large): where the next one would
-        // begin is unknown, so this reply is the connection's last.
-        if (current)
-            current->close_after = true;
-        std::string message =
-            res.status == 404
-                ? fmt::format("{} {}: not found (the plugin API is POST /VolumeDriver.*)", req.method, req.path)
-                : fmt::format("HTTP error {} on {} {}", res.status, req.method, req.path);
-        res.set_content(common::error_json(message), content_type);
-        // A client that left (or was cut) halfway through its request gets this reply too, but
-        // cannot read it: not a request that failed, and a cut is logged already.
-        if (current && (current->stream.ended() || current->table.was_cut(current->connection))) {
-            common::log_line(LogLevel::Debug, "client connection closed before its request was complete");
-            return httplib::Server::HandlerResponse::Handled;
-        }
-        count_error(meters, req.path);
-        common::log_line(LogLevel::Warn,
-                         fmt::format("{} volume=- result=error status={} err=\"{}\"", common::printable(req.path),
-                                     res.status, common::printable(message)));
-        return httplib::Server::HandlerResponse::Handled;
-    }));
+    svr.set_error_handler(httplib::Server::HandlerWithResponse(
+        [meters](const httplib::Request& req, httplib::Response& res) { return answer_http_error(meters, req, res); }));
 }
 
 } // namespace
@@ -290,10 +303,6 @@ struct PluginServer::State {
     PluginHttpServer svr{connections};
     std::optional<ListeningSocket> sock;
     bool from_systemd = false;
-    std::thread thread;
-    std::atomic<bool> listen_returned{false};
-    std::atomic<bool> stopping{false};
-    bool clean = false;
 };
 
 PluginServer::PluginServer(Pool& pool, ServerOptions options)
@@ -303,10 +312,7 @@ PluginServer::PluginServer(Pool& pool, ServerOptions options)
 
 PluginServer::~PluginServer()
 {
-    if (state_->thread.joinable()) {
-        stop();
-        join();
-    }
+    shut_down();
 }
 
 void PluginServer::start()
@@ -323,21 +329,14 @@ void PluginServer::start()
         s.svr.set_idle_interval(0, 200'000);
     common::log_line(LogLevel::Info, fmt::format("serving pool {} on {}{}", s.pool.paths().root.native(),
                                                  s.sock->shown.native(), s.from_systemd ? " (from systemd)" : ""));
-    s.thread = std::thread([&s] {
-        s.clean = s.svr.listen_after_bind();
-        s.listen_returned = true;
-    });
+    serve(s.svr);
 }
 
-void PluginServer::stop()
+// Idle and slow clients are cut (within a grace), not waited for: a client that sends nothing
+// cannot keep the daemon from stopping.
+void PluginServer::halt()
 {
     State& s = *state_;
-    s.stopping = true;
-    // stop() acts only once the accept loop runs; a stop right at start waits for it.
-    while (!s.svr.is_running() && !s.listen_returned)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    // Idle and slow clients are cut (within a grace), not waited for: a client that sends
-    // nothing cannot keep the daemon from stopping.
     s.connections.stop();
     if (s.from_systemd)
         s.svr.stop_keeping_socket();
@@ -345,23 +344,16 @@ void PluginServer::stop()
         s.svr.stop();
 }
 
-void PluginServer::join()
+void PluginServer::release(bool stopped, bool clean)
 {
     State& s = *state_;
-    if (s.thread.joinable())
-        s.thread.join();
     s.connections.join();
     if (s.from_systemd)
         ::close(s.sock->fd); // our copy only: systemd keeps listening and starts us on the next connection
     remove_socket_file(*s.sock);
-    if (!s.stopping)
+    if (!stopped)
         common::log_line(LogLevel::Error,
-                         fmt::format("accepting on {} failed (clean={}); exiting", s.sock->shown.native(), s.clean));
-}
-
-bool PluginServer::ended() const
-{
-    return state_->listen_returned && !state_->stopping;
+                         fmt::format("accepting on {} failed (clean={}); exiting", s.sock->shown.native(), clean));
 }
 
 } // namespace buttervolume::plugin

@@ -2,7 +2,7 @@
 // The plugin server: cpp-httplib on the plugin socket (or systemd's), a component of the Service.
 #pragma once
 
-#include "service.hpp"
+#include "http_component.hpp"
 
 #include <buttervolume/pool.hpp>
 
@@ -30,7 +30,7 @@ struct ServerOptions {
 /// are held to deadlines (ConnectionTable) and give way when every thread is taken; stop answers
 /// the requests being handled, cuts idle and slow connections, and join() removes the socket
 /// file it created.
-class PluginServer : public ServiceComponent {
+class PluginServer : public HttpServerComponent {
 public:
     PluginServer(Pool& pool, ServerOptions options);
     ~PluginServer() override;
@@ -41,11 +41,11 @@ public:
     /// replaced; a live one, or a path that is not a socket, is refused. The socket is mode
     /// 0660. Throws Error when it cannot bind.
     void start() override;
-    void stop() override;
-    void join() override;
-    bool ended() const override;
 
 private:
+    void halt() override;
+    void release(bool stopped, bool clean) override;
+
     struct State;
     std::unique_ptr<State> state_;
 };

@@ -14,11 +14,24 @@ TEST_CASE("json: optional fields are null when unset, and names keep every byte"
     common::JsonWriter w;
     w.begin_object();
     w.optional_field("A", std::string_view{});
-    w.optional_field("B", std::optional<std::uint64_t>{});
-    w.optional_field("C", std::optional<std::uint64_t>{7});
+    w.field("B", std::optional<std::uint64_t>{});
+    w.field("C", std::optional<std::uint64_t>{7});
     w.field("D", std::string_view("x\0y", 3));
+    w.field("E", std::optional<std::string>{"e"});
     w.end_object();
-    CHECK(w.take() == R"({"A":null,"B":null,"C":7,"D":"x\u0000y"})");
+    CHECK(w.take() == R"({"A":null,"B":null,"C":7,"D":"x\u0000y","E":"e"})");
+}
+
+TEST_CASE("json: a field is written as its type says, a string literal as a string", "[json]")
+{
+    common::JsonWriter w;
+    w.begin_object();
+    w.field("S", "text");
+    w.field("B", false);
+    w.field("N", std::uint32_t{3});
+    w.field("R", 0.5);
+    w.end_object();
+    CHECK(w.take() == R"({"S":"text","B":false,"N":3,"R":0.5})");
 }
 
 TEST_CASE("json: a volume record has the fields the CLI documents", "[json]")
