@@ -13,11 +13,8 @@ mkfs.btrfs -q "$dir/img"
 mkdir "$dir/mnt"
 mount -o loop "$dir/img" "$dir/mnt"
 mkdir "$dir/mnt/pool"
-"$build/bench/make-volumes" "$dir/mnt/pool" "$n"
 # One snapshot per volume, as a daily snapshot job leaves them.
-for v in "$dir/mnt/pool/volumes/"*; do
-    btrfs subvolume snapshot -r "$v" "$dir/mnt/pool/snapshots/$(basename "$v")@2026-12-01T08:00:00.000000" >/dev/null
-done
+"$build/bench/make-volumes" "$dir/mnt/pool" "$n" --snapshot
 sleep 2 # past the folder caches' one-second racy window
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$build/bench/metrics-scrape-bench" "$dir/mnt/pool"
