@@ -8,11 +8,8 @@ n=${2:-10000}
 ninja -C "$build" bench/metrics-scrape-bench bench/make-volumes >/dev/null
 scratch_btrfs 4G
 mkdir "$work/mnt/pool"
-"$build/bench/make-volumes" "$work/mnt/pool" "$n"
 # One snapshot per volume, as a daily snapshot job leaves them.
-for v in "$work/mnt/pool/volumes/"*; do
-    btrfs subvolume snapshot -r "$v" "$work/mnt/pool/snapshots/$(basename "$v")@2026-12-01T08:00:00.000000" >/dev/null
-done
+"$build/bench/make-volumes" "$work/mnt/pool" "$n" --snapshot
 sleep 2 # past the folder caches' one-second racy window
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$build/bench/metrics-scrape-bench" "$work/mnt/pool"

@@ -8,6 +8,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,12 +64,16 @@ void create_snapshot(int source_fd, int dirfd, const char* name, bool read_only,
 /// Deletes the subvolume dirfd/name; recursive also deletes nested subvolumes first.
 void delete_subvolume(int dirfd, const char* name, bool recursive, std::string_view shown);
 
-/// The names of the subvolumes whose roots are entries of directory dirfd, unsorted, from a few
-/// tree-search ioctls (no call per entry); nullopt when the caller lacks CAP_SYS_ADMIN.
-/// anywhere: the subvolumes directly inside the subvolume dirfd belongs to, in any of its
-/// directories (their names, not paths).
-std::optional<std::vector<std::string>> child_subvolume_names(int dirfd, std::string_view shown,
-                                                              bool anywhere = false);
+/// Calls fn(name) for each entry of directory dirfd that is a subvolume's root, in no
+/// particular order, from a few tree-search ioctls over that directory's own entries (no
+/// call per entry, no allocation per name). False (and no call) when the caller lacks
+/// CAP_SYS_ADMIN.
+bool for_each_child_subvolume(int dirfd, std::string_view shown, const std::function<void(std::string_view)>& fn);
+
+/// The names of the subvolumes whose roots are entries of directory dirfd, unsorted; nullopt
+/// when the caller lacks CAP_SYS_ADMIN. anywhere: the subvolumes directly inside the subvolume
+/// dirfd belongs to, in any of its directories (their names, not paths).
+std::optional<std::vector<std::string>> child_subvolume_names(int dirfd, std::string_view shown, bool anywhere = false);
 
 /// Sets or clears the read-only flag of the subvolume at fd.
 void set_read_only(int fd, bool read_only, std::string_view shown);

@@ -44,23 +44,32 @@ std::string timestamp_problem(std::string_view ts, Clock::time_point& utc)
     return {};
 }
 
-// Why name is not a snapshot name, or empty; fills out.
-std::string snapshot_name_problem(std::string_view name, SnapshotName& out)
+// Why name is not a snapshot name, or empty; fills volume (a view into name) and utc.
+std::string snapshot_name_problem(std::string_view name, std::string_view& volume, Clock::time_point& utc)
 {
     auto at = name.find('@');
     if (at == std::string_view::npos)
         return "it has no '@' between volume and timestamp";
-    std::string_view volume = name.substr(0, at);
+    std::string_view v = name.substr(0, at);
     std::string_view ts = name.substr(at + 1);
-    if (auto why = volume_name_problem(volume))
+    if (auto why = volume_name_problem(v))
         return fmt::format("its volume part is not a volume name ({})", *why);
     if (ts.find('@') != std::string_view::npos)
         return "it has more than one '@' (a replication trace, not a snapshot)";
-    Clock::time_point utc;
     if (auto why = timestamp_problem(ts, utc); !why.empty())
         return why;
-    out = SnapshotName{std::string(volume), std::string(ts), utc};
+    volume = v;
     return {};
+}
+
+std::string snapshot_name_problem(std::string_view name, SnapshotName& out)
+{
+    std::string_view volume;
+    Clock::time_point utc;
+    std::string why = snapshot_name_problem(name, volume, utc);
+    if (why.empty())
+        out = SnapshotName{std::string(volume), std::string(name.substr(volume.size() + 1)), utc};
+    return why;
 }
 
 std::string shown(std::string_view s)
@@ -83,12 +92,17 @@ std::optional<SnapshotName> parse_snapshot_name(std::string_view name)
     return out;
 }
 
+bool split_snapshot_name(std::string_view name, std::string_view& volume, Clock::time_point& utc)
+{
+    return snapshot_name_problem(name, volume, utc).empty();
+}
+
 SnapshotName check_snapshot_name(std::string_view name)
 {
     SnapshotName out;
     if (auto why = snapshot_name_problem(name, out); !why.empty())
-        throw InvalidArgument(fmt::format("invalid snapshot name '{}': {} (expected <volume>@YYYY-MM-DDTHH:MM:SS.ffffff)",
-                                          shown(name), why));
+        throw InvalidArgument(fmt::format(
+            "invalid snapshot name '{}': {} (expected <volume>@YYYY-MM-DDTHH:MM:SS.ffffff)", shown(name), why));
     return out;
 }
 
@@ -117,9 +131,7 @@ TimestampZone read_snapshot_time(Clock::time_point utc, Clock::time_point local,
 {
     // The name is stamped just before the snapshot is made, so otime comes a little after it;
     // one second of tolerance the other way covers the kernel's coarse clock.
-    auto close_after = [&](Clock::time_point t) {
-        return otime >= t - std::chrono::seconds(1) && otime <= t + slack;
-    };
+    auto close_after = [&](Clock::time_point t) { return otime >= t - std::chrono::seconds(1) && otime <= t + slack; };
     if (utc != local && close_after(local) && !close_after(utc))
         return TimestampZone::Local;
     return TimestampZone::Utc;

@@ -47,47 +47,71 @@ std::vector<SnapshotName> SnapshotStore::scan(std::optional<std::string_view> vo
     return out;
 }
 
+void SnapshotStore::for_each(const std::function<void(std::string_view, Clock::time_point)>& fn) const
+{
+    // The hot path of a scrape after a new snapshot: names are read in place from the tree
+    // search buffer, without a string per snapshot.
+    const Dir& dir = layout_.snapshots();
+    bool searched = btrfs::for_each_child_subvolume(dir.fd(), dir.path().native(), [&](std::string_view entry) {
+        std::string_view volume;
+        Clock::time_point utc;
+        if (split_snapshot_name(entry, volume, utc))
+            fn(volume, utc);
+    });
+    if (!searched)
+        for (const SnapshotName& sn : scan(std::nullopt))
+            fn(sn.volume, sn.utc);
+}
+
 SnapshotStore::Summary SnapshotStore::summarize() const
 {
     Summary out;
-    for (const SnapshotName& sn : scan(std::nullopt)) {
-        VolumeSnapshots& v = out[sn.volume];
-        ++v.count;
-        v.newest = std::max(v.newest, sn.utc);
-    }
+    for_each([&](std::string_view volume, Clock::time_point utc) {
+        auto it = out.find(volume);
+        if (it == out.end())
+            it = out.emplace(std::string(volume), VolumeSnapshots{}).first;
+        ++it->second.count;
+        it->second.newest = std::max(it->second.newest, utc);
+    });
     return out;
 }
 
 std::size_t SnapshotStore::count(std::string_view volume) const
 {
     const Dir& dir = layout_.snapshots();
-    return summary_.with(dir.fd(), dir.path().native(), [this] { return summarize(); }, [&](const Summary& s) {
-        auto it = s.find(std::string(volume));
-        return it == s.end() ? std::size_t(0) : it->second.count;
-    });
+    return summary_.with(
+        dir.fd(), dir.path().native(), [this] { return summarize(); },
+        [&](const Summary& s) {
+            auto it = s.find(volume);
+            return it == s.end() ? std::size_t(0) : it->second.count;
+        });
 }
 
 std::size_t SnapshotStore::total() const
 {
+    // Its own count, not the summary's: a scrape after each scheduled snapshot then builds no
+    // map of 10,000 volumes.
     const Dir& dir = layout_.snapshots();
-    return summary_.with(dir.fd(), dir.path().native(), [this] { return summarize(); }, [](const Summary& s) {
+    auto count = [this] {
         std::size_t n = 0;
-        for (const auto& [volume, v] : s)
-            n += v.count;
+        for_each([&](std::string_view, Clock::time_point) { ++n; });
         return n;
-    });
+    };
+    return total_.with(dir.fd(), dir.path().native(), count, [](std::size_t n) { return n; });
 }
 
 std::unordered_map<std::string, Clock::time_point> SnapshotStore::newest() const
 {
     const Dir& dir = layout_.snapshots();
-    return summary_.with(dir.fd(), dir.path().native(), [this] { return summarize(); }, [](const Summary& s) {
-        std::unordered_map<std::string, Clock::time_point> out;
-        out.reserve(s.size());
-        for (const auto& [volume, v] : s)
-            out.emplace(volume, v.newest);
-        return out;
-    });
+    return summary_.with(
+        dir.fd(), dir.path().native(), [this] { return summarize(); },
+        [](const Summary& s) {
+            std::unordered_map<std::string, Clock::time_point> out;
+            out.reserve(s.size());
+            for (const auto& [volume, v] : s)
+                out.emplace(volume, v.newest);
+            return out;
+        });
 }
 
 std::optional<Snapshot> SnapshotStore::read(const SnapshotName& sn, bool quota_on, const SnapshotRecord& record) const

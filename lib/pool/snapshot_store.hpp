@@ -3,8 +3,8 @@
 #pragma once
 
 #include "base/unique_fd.hpp"
-#include "pool/folder_cache.hpp"
 #include "btrfs/quota.hpp"
+#include "pool/folder_cache.hpp"
 #include "pool/layout.hpp"
 #include "pool/snapshot_records.hpp"
 
@@ -38,7 +38,8 @@ public:
     /// Get of each of 10,000 volumes without a count record costs a lookup, not a scan each.
     /// Reads only; thread-safe.
     std::size_t count(std::string_view volume) const;
-    /// The number of snapshots of every volume together, from the same pass.
+    /// The number of snapshots of every volume together, from a pass that only counts (kept
+    /// likewise).
     std::size_t total() const;
     /// The time of the newest snapshot of each volume that has one, from the same pass.
     std::unordered_map<std::string, std::chrono::system_clock::time_point> newest() const;
@@ -72,9 +73,17 @@ private:
         std::size_t count = 0;
         std::chrono::system_clock::time_point newest = std::chrono::system_clock::time_point::min();
     };
-    using Summary = std::unordered_map<std::string, VolumeSnapshots>;
+    // Looked up by string_view (a transparent hash): a lookup builds no string.
+    struct NameHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    using Summary = std::unordered_map<std::string, VolumeSnapshots, NameHash, std::equal_to<>>;
+    // Calls fn(volume, utc) for each snapshot in snapshots/, names read in place when it can.
+    void for_each(const std::function<void(std::string_view, std::chrono::system_clock::time_point)>& fn) const;
     Summary summarize() const;
     FolderCache<Summary> summary_;
+    FolderCache<std::size_t> total_;
 };
 
 } // namespace buttervolume

@@ -111,7 +111,15 @@ std::vector<std::string> VolumeStore::names() const
 std::size_t VolumeStore::count() const
 {
     const Dir& dir = layout_.volumes();
-    return count_.with(dir.fd(), dir.path().native(), [this] { return names().size(); }, [](std::size_t n) { return n; });
+    auto fresh = [&] {
+        // Counted in place from the tree search, without a string or a sort per volume.
+        std::size_t n = 0;
+        if (btrfs::for_each_child_subvolume(dir.fd(), dir.path().native(),
+                                            [&](std::string_view name) { n += is_valid_volume_name(name); }))
+            return n;
+        return names().size();
+    };
+    return count_.with(dir.fd(), dir.path().native(), fresh, [](std::size_t n) { return n; });
 }
 
 std::vector<Volume> VolumeStore::list() const

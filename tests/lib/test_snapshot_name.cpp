@@ -29,6 +29,17 @@ TEST_CASE("snapshot names: <volume>@<timestamp> is parsed into its parts", "[sna
     CHECK(parse_snapshot_name("my.vol-1_x@2024-02-29T00:00:00.000000"));
 }
 
+TEST_CASE("snapshot names: split_snapshot_name reads the same parts in place", "[snapshot-name]")
+{
+    const std::string name = "db-1@2023-10-09T21:10:28.123456";
+    std::string_view volume;
+    Clock::time_point utc;
+    REQUIRE(split_snapshot_name(name, volume, utc));
+    CHECK(volume == "db-1");
+    CHECK(volume.data() == name.data()); // a view into the name, not a copy
+    CHECK(utc == parse_snapshot_name(name)->utc);
+}
+
 TEST_CASE("snapshot names: traversal shapes and other formats are refused with the reason", "[snapshot-name]")
 {
     struct Case {
@@ -56,6 +67,9 @@ TEST_CASE("snapshot names: traversal shapes and other formats are refused with t
          }) {
         INFO(c.name);
         CHECK_FALSE(parse_snapshot_name(c.name));
+        std::string_view volume;
+        Clock::time_point utc;
+        CHECK_FALSE(split_snapshot_name(c.name, volume, utc));
         CHECK_THROWS_AS(check_snapshot_name(c.name), InvalidArgument);
         CHECK_THROWS_WITH(check_snapshot_name(c.name), Catch::StartsWith("invalid snapshot name") && Catch::Contains(c.why));
     }
