@@ -42,6 +42,17 @@ public:
         return read(value_);
     }
 
+    /// True when with() would answer from the kept value (the folder fd did not change since):
+    /// one fstat. Throws Error when the folder cannot be stat'ed.
+    bool current(int fd, const std::string& shown) const
+    {
+        std::lock_guard lock(mutex_);
+        struct stat st;
+        if (::fstat(fd, &st) != 0)
+            throw_errno(fmt::format("stat {}", shown));
+        return valid_ && st.st_ctim.tv_sec == ctime_.tv_sec && st.st_ctim.tv_nsec == ctime_.tv_nsec;
+    }
+
 private:
     mutable std::mutex mutex_;
     mutable bool valid_ = false;

@@ -100,6 +100,12 @@ std::size_t SnapshotStore::total() const
     return total_.with(dir.fd(), dir.path().native(), count, [](std::size_t n) { return n; });
 }
 
+bool SnapshotStore::total_current() const
+{
+    const Dir& dir = layout_.snapshots();
+    return total_.current(dir.fd(), dir.path().native());
+}
+
 std::unordered_map<std::string, Clock::time_point> SnapshotStore::newest() const
 {
     const Dir& dir = layout_.snapshots();

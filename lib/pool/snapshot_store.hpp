@@ -41,6 +41,8 @@ public:
     /// The number of snapshots of every volume together, from a pass that only counts (kept
     /// likewise).
     std::size_t total() const;
+    /// True when total() answers without reading snapshots/ (it did not change since).
+    bool total_current() const;
     /// The time of the newest snapshot of each volume that has one, from the same pass.
     std::unordered_map<std::string, std::chrono::system_clock::time_point> newest() const;
 

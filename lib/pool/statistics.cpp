@@ -9,6 +9,8 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <future>
+#include <system_error>
 
 namespace buttervolume {
 
@@ -16,9 +18,20 @@ PoolStatistics Pool::statistics() const
 {
     const Impl& p = *impl_;
     PoolStatistics s;
+    // Each folder is read only when it changed since the last call. When both did (a daemon's
+    // first scrape, or one after a create and a snapshot), they are read side by side, as
+    // node_exporter runs its collectors: ~2 ms each at 10,000 entries, nearly all of it the
+    // kernel copying directory items. Without a thread to spare (a low nproc limit), in turn.
+    std::future<std::size_t> snapshots;
+    if (!p.volumes.count_current() && !p.snapshots.total_current()) {
+        try {
+            snapshots = std::async(std::launch::async, [&p] { return p.snapshots.total(); });
+        } catch (const std::system_error&) {
+        }
+    }
     s.volumes = p.volumes.count();
+    s.snapshots = snapshots.valid() ? snapshots.get() : p.snapshots.total();
     s.mounts = p.mounts.total_all();
-    s.snapshots = p.snapshots.total();
     struct statvfs vfs;
     if (::fstatvfs(p.layout.volumes().fd(), &vfs) != 0)
         throw_errno(fmt::format("statvfs {}", p.layout.volumes().path().native()));

@@ -122,6 +122,12 @@ std::size_t VolumeStore::count() const
     return count_.with(dir.fd(), dir.path().native(), fresh, [](std::size_t n) { return n; });
 }
 
+bool VolumeStore::count_current() const
+{
+    const Dir& dir = layout_.volumes();
+    return count_.current(dir.fd(), dir.path().native());
+}
+
 std::vector<Volume> VolumeStore::list() const
 {
     std::vector<Volume> out;

@@ -45,6 +45,8 @@ public:
     std::vector<std::string> names() const;
     /// The number of volumes: names().size(), kept while volumes/ does not change.
     std::size_t count() const;
+    /// True when count() answers without reading volumes/ (it did not change since).
+    bool count_current() const;
     /// Every volume, sorted by name.
     std::vector<Volume> list() const;
 
