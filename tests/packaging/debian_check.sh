@@ -100,6 +100,17 @@ got=$(without_usr_local /usr/bin/buttervolume --version)
 [ "$got" = "buttervolume $version" ] || fail "buttervolume --version printed '$got', not 'buttervolume $version'"
 echo "buttervolume --version: $got"
 
+# A shipped build has no test seam: nothing in it reads BUTTERVOLUME_TEST_KILL_AT and the like.
+lib=""
+for f in $(dpkg -L libbuttervolume1 | grep '/libbuttervolume\.so\.'); do
+    if [ -f "$f" ] && [ ! -L "$f" ]; then lib=$f; fi
+done
+[ -n "$lib" ] || fail "libbuttervolume1 holds no libbuttervolume.so file"
+for f in /usr/bin/buttervolume "$lib"; do
+    if grep -q BUTTERVOLUME_TEST_ "$f"; then fail "$f holds a test seam (a BUTTERVOLUME_TEST_ string)"; fi
+done
+echo "no test seam in /usr/bin/buttervolume and $lib"
+
 # The man page holds the --help texts: the main one and every command's.
 man=/usr/share/man/man1/buttervolume.1.gz
 [ -f "$man" ] || fail "no man page $man"
