@@ -21,20 +21,20 @@ using Uuid = std::array<std::uint8_t, 16>;
 /// Canonical text form of a UUID (8-4-4-4-12 lower-case hex); empty for an all-zero UUID.
 std::string uuid_to_string(const Uuid& uuid);
 
+/// A subvolume's ROOT_ITEM as BTRFS_IOC_GET_SUBVOL_INFO reads it.
 struct SubvolumeInfo {
-    std::uint64_t id = 0;
-    std::uint64_t parent_id = 0;
+    std::uint64_t id = 0;        ///< the tree id; 5 is the top level
+    std::uint64_t parent_id = 0; ///< the subvolume it is linked in
     Uuid uuid{};
-    Uuid parent_uuid{};
-    Uuid received_uuid{};
-    std::uint64_t generation = 0;
-    std::uint64_t ctransid = 0;
-    std::uint64_t otransid = 0;
-    std::uint64_t stransid = 0;
-    std::uint64_t rtransid = 0;
+    Uuid parent_uuid{};   ///< of the subvolume this one is a snapshot of; zero for a new one
+    Uuid received_uuid{}; ///< set by receive: the uuid the subvolume had on the sending side
+    /// Transaction ids: of the root item's last update (generation), of the last change to the
+    /// content (ctransid), of the creation (otransid); for a received subvolume, the sender's
+    /// ctransid (stransid) and the receive's transaction (rtransid), 0 otherwise.
+    std::uint64_t generation = 0, ctransid = 0, otransid = 0, stransid = 0, rtransid = 0;
     bool read_only = false;
-    std::chrono::system_clock::time_point otime;
-    std::chrono::system_clock::time_point ctime;
+    std::chrono::system_clock::time_point otime; ///< created
+    std::chrono::system_clock::time_point ctime; ///< last changed
 };
 
 /// True when fd is on a btrfs filesystem.
