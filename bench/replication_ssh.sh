@@ -7,6 +7,11 @@
 # what the remote holds (parent negotiation: one ssh session up to the listing).
 # Usage (root): bench/replication_ssh.sh BUILD_DIR [ROUNDS]; SMALL=1 makes the snapshot
 # ~120 MiB instead of ~2 GiB, for the negotiation figures alone.
+# sshd runs every command, the forced serve-ssh too, through root's shell, and bash started by
+# sshd reads ~/.bashrc: the remote host gets Debian's stock root .bashrc
+# (/usr/share/base-files/dot.bashrc) in a mount namespace of sshd's own, so a machine's own
+# (a pyenv or conda hook costs ~100 ms per session) is not timed as ours. REMOTE_BASHRC=host
+# keeps this machine's.
 set -eu
 . "$(dirname "$0")/common.sh"
 bench_build "${1:-build}"
@@ -52,7 +57,13 @@ UsePAM no
 StrictModes no
 LogLevel ERROR
 CFG
-/usr/sbin/sshd -D -e -f "$work/sshd_config" 2>"$work/sshd.log" &
+if [ "${REMOTE_BASHRC:-stock}" = host ]; then
+    /usr/sbin/sshd -D -e -f "$work/sshd_config" 2>"$work/sshd.log" &
+else
+    unshare --mount --propagation private sh -c \
+        'mount --bind /usr/share/base-files/dot.bashrc /root/.bashrc 2>/dev/null || true; exec "$@"' sh \
+        /usr/sbin/sshd -D -e -f "$work/sshd_config" 2>"$work/sshd.log" &
+fi
 sshd_pid=$!
 echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$work/host_key.pub")" > "$work/known_hosts"
 for k in ours progs; do
@@ -147,6 +158,7 @@ done
 : > "$work/nego"
 : > "$work/nego-shared"
 : > "$work/connect"
+: > "$work/connect-shared"
 for r in $(seq 1 10); do
     "$bin" --root "$A" send --ssh-config "$work/ssh_config" ours "$s2" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["NegotiateSeconds"])' >> "$work/nego"
 done
@@ -157,6 +169,15 @@ ssh -F "$work/ssh_config" -o "ControlPath=$A/state/ssh/%C" -O exit ours 2>/dev/n
 for r in $(seq 1 10); do
     /usr/bin/time -f "%e" -a -o "$work/connect" ssh -F "$work/ssh_config" progs true
 done
+mux="-o ControlMaster=auto -o ControlPath=$work/mux-%C -o ControlPersist=30"
+# shellcheck disable=SC2086 # the options are words
+ssh -F "$work/ssh_config" $mux progs true
+for r in $(seq 1 10); do
+    # shellcheck disable=SC2086
+    /usr/bin/time -f "%e" -a -o "$work/connect-shared" ssh -F "$work/ssh_config" $mux progs true
+done
+# shellcheck disable=SC2086
+ssh -F "$work/ssh_config" $mux -O exit progs 2>/dev/null || true
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "stream bytes: full $bytes_full, incremental $bytes_incr (same for both ways: ours is byte-exact with btrfs send)"
@@ -171,4 +192,5 @@ done
 echo "ours full, incremental (JSON of the last round):"; cat "$work/json-full-$rounds" "$work/json-incr-$rounds"
 echo "negotiation (one ssh session to the listing), median of 10: $(median < "$work/nego") s"
 echo "negotiation sharing a connection (--ssh-persist), median of sends 2-10: $(tail -n +2 "$work/nego-shared" | median) s (first: $(head -1 "$work/nego-shared") s)"
-echo "ssh connection alone ('ssh host true'), median of 10: $(median < "$work/connect") s"
+echo "ssh connection alone ('ssh host true'), median of 10: $(median < "$work/connect") s; sharing one: $(median < "$work/connect-shared") s"
+echo "remote root .bashrc: ${REMOTE_BASHRC:-stock}"
