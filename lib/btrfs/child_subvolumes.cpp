@@ -112,14 +112,9 @@ bool for_each_child_subvolume(int dirfd, std::string_view shown, const std::func
                   });
 }
 
-std::optional<std::vector<std::string>> child_subvolume_names(int dirfd, std::string_view shown, bool anywhere)
+std::optional<std::vector<std::string>> nested_subvolume_names(int dirfd, std::string_view shown)
 {
     std::vector<std::string> names;
-    if (!anywhere) {
-        if (!for_each_child_subvolume(dirfd, shown, [&](std::string_view name) { names.emplace_back(name); }))
-            return std::nullopt;
-        return names;
-    }
     const std::uint64_t tree = tree_of(dirfd, shown);
     if (tree == 0)
         return std::nullopt;

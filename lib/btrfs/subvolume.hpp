@@ -70,10 +70,9 @@ void delete_subvolume(int dirfd, const char* name, bool recursive, std::string_v
 /// CAP_SYS_ADMIN.
 bool for_each_child_subvolume(int dirfd, std::string_view shown, const std::function<void(std::string_view)>& fn);
 
-/// The names of the subvolumes whose roots are entries of directory dirfd, unsorted; nullopt
-/// when the caller lacks CAP_SYS_ADMIN. anywhere: the subvolumes directly inside the subvolume
-/// dirfd belongs to, in any of its directories (their names, not paths).
-std::optional<std::vector<std::string>> child_subvolume_names(int dirfd, std::string_view shown, bool anywhere = false);
+/// The names (not paths) of the subvolumes directly inside the subvolume dirfd belongs to, in
+/// any of its directories, unsorted; nullopt when the caller lacks CAP_SYS_ADMIN.
+std::optional<std::vector<std::string>> nested_subvolume_names(int dirfd, std::string_view shown);
 
 /// Sets or clears the read-only flag of the subvolume at fd.
 void set_read_only(int fd, bool read_only, std::string_view shown);

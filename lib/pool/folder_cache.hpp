@@ -26,10 +26,8 @@ public:
     auto with(int fd, const std::string& shown, Compute compute, Read read) const
     {
         std::lock_guard lock(mutex_);
-        struct stat st;
-        if (::fstat(fd, &st) != 0)
-            throw_errno(fmt::format("stat {}", shown));
-        if (!valid_ || st.st_ctim.tv_sec != ctime_.tv_sec || st.st_ctim.tv_nsec != ctime_.tv_nsec) {
+        const struct stat st = stat_of(fd, shown);
+        if (!kept(st)) {
             value_ = compute();
             ctime_ = st.st_ctim;
             // A change within the clock's granularity after the fstat could leave the ctime as
@@ -47,13 +45,23 @@ public:
     bool current(int fd, const std::string& shown) const
     {
         std::lock_guard lock(mutex_);
-        struct stat st;
-        if (::fstat(fd, &st) != 0)
-            throw_errno(fmt::format("stat {}", shown));
-        return valid_ && st.st_ctim.tv_sec == ctime_.tv_sec && st.st_ctim.tv_nsec == ctime_.tv_nsec;
+        return kept(stat_of(fd, shown));
     }
 
 private:
+    static struct stat stat_of(int fd, const std::string& shown)
+    {
+        struct stat st;
+        if (::fstat(fd, &st) != 0)
+            throw_errno(fmt::format("stat {}", shown));
+        return st;
+    }
+    // The kept value is still the folder's: computed, and the folder's ctime is the same since.
+    bool kept(const struct stat& st) const
+    {
+        return valid_ && st.st_ctim.tv_sec == ctime_.tv_sec && st.st_ctim.tv_nsec == ctime_.tv_nsec;
+    }
+
     mutable std::mutex mutex_;
     mutable bool valid_ = false;
     mutable struct timespec ctime_ {};

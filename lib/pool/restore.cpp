@@ -42,7 +42,7 @@ UniqueFd open_target(const Dir& volumes, const std::string& t, const std::string
         throw AlreadyExists(fmt::format("{}: '{}' exists and is not a btrfs subvolume", what, shown));
     // A snapshot does not include nested subvolumes (a container's own btrfs subvolumes):
     // the safety snapshot would not keep them, and replacing the volume would delete them.
-    auto nested = btrfs::child_subvolume_names(old.get(), shown, true);
+    auto nested = btrfs::nested_subvolume_names(old.get(), shown);
     if (nested && !nested->empty() && !force)
         throw Busy(fmt::format("{}: the volume contains {} nested subvolume{} (first: '{}') that a snapshot does "
                                "not keep; restoring would delete them; move them out, or force the restore",

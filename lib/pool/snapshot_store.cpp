@@ -19,29 +19,30 @@ namespace buttervolume {
 
 using Clock = std::chrono::system_clock;
 
+void SnapshotStore::for_each_entry(std::string_view prefix, const std::function<void(std::string_view)>& fn) const
+{
+    const Dir& dir = layout_.snapshots();
+    // All of them: the folder's own directory items name the subvolumes in snapshots/ in a few
+    // ioctls (as for volumes/), where a stat per entry cost ~2 us (20 ms for the first scrape or
+    // Get after a change at 10,000 snapshots). Without CAP_SYS_ADMIN, or for one volume's, the
+    // loop below.
+    if (prefix.empty() && btrfs::for_each_child_subvolume(dir.fd(), dir.path().native(), fn))
+        return;
+    dir.for_each([&](std::string_view entry, unsigned char type) {
+        if (!entry.starts_with(prefix) || (type != DT_DIR && type != DT_UNKNOWN))
+            return;
+        if (btrfs::is_subvolume_at(dir.fd(), std::string(entry).c_str()))
+            fn(entry);
+    });
+}
+
 // Anything else in snapshots/ (replication traces, Python leftovers, files) is not ours to touch.
 std::vector<SnapshotName> SnapshotStore::scan(std::optional<std::string_view> volume) const
 {
     std::vector<SnapshotName> out;
-    const Dir& dir = layout_.snapshots();
-    // All of them: the root tree's back references name the subvolumes in snapshots/ in a few
-    // ioctls (as VolumeStore::names does for volumes/), where a stat per entry cost ~2 us (20 ms
-    // for the first scrape or Get after a change at 10,000 snapshots). Without CAP_SYS_ADMIN,
-    // the loop below.
-    if (!volume) {
-        if (auto refs = btrfs::child_subvolume_names(dir.fd(), dir.path().native())) {
-            for (const std::string& entry : *refs)
-                if (auto sn = parse_snapshot_name(entry))
-                    out.push_back(std::move(*sn));
-            return out;
-        }
-    }
     std::string prefix = volume ? std::string(*volume) + "@" : std::string();
-    dir.for_each([&](std::string_view entry, unsigned char type) {
-        if (!entry.starts_with(prefix) || (type != DT_DIR && type != DT_UNKNOWN))
-            return;
-        auto sn = parse_snapshot_name(entry);
-        if (sn && btrfs::is_subvolume_at(dir.fd(), std::string(entry).c_str()))
+    for_each_entry(prefix, [&](std::string_view entry) {
+        if (auto sn = parse_snapshot_name(entry))
             out.push_back(std::move(*sn));
     });
     return out;
@@ -51,16 +52,12 @@ void SnapshotStore::for_each(const std::function<void(std::string_view, Clock::t
 {
     // The hot path of a scrape after a new snapshot: names are read in place from the tree
     // search buffer, without a string per snapshot.
-    const Dir& dir = layout_.snapshots();
-    bool searched = btrfs::for_each_child_subvolume(dir.fd(), dir.path().native(), [&](std::string_view entry) {
+    for_each_entry({}, [&](std::string_view entry) {
         std::string_view volume;
         Clock::time_point utc;
         if (split_snapshot_name(entry, volume, utc))
             fn(volume, utc);
     });
-    if (!searched)
-        for (const SnapshotName& sn : scan(std::nullopt))
-            fn(sn.volume, sn.utc);
 }
 
 SnapshotStore::Summary SnapshotStore::summarize() const

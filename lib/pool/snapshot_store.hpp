@@ -81,6 +81,9 @@ private:
         std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
     };
     using Summary = std::unordered_map<std::string, VolumeSnapshots, NameHash, std::equal_to<>>;
+    // Calls fn(entry) for each subvolume in snapshots/ whose name starts with prefix (all of
+    // them: one tree search when allowed).
+    void for_each_entry(std::string_view prefix, const std::function<void(std::string_view)>& fn) const;
     // Calls fn(volume, utc) for each snapshot in snapshots/, names read in place when it can.
     void for_each(const std::function<void(std::string_view, std::chrono::system_clock::time_point)>& fn) const;
     Summary summarize() const;

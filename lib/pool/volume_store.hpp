@@ -10,6 +10,7 @@
 
 #include <buttervolume/volume.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -68,6 +69,9 @@ public:
     void remove_leftovers() const;
 
 private:
+    // Calls fn(name) for each volume (a subvolume of volumes/ with a volume's name), unsorted.
+    void for_each_name(const std::function<void(std::string_view)>& fn) const;
+
     const PoolLayout& layout_;
     const btrfs::Quota& quota_;
     const EphemeralRecords& ephemeral_;
