@@ -132,8 +132,11 @@ clear_dst() {
 : > "$work/results"
 # Each timed run starts after the previous one's writeback (sync, a btrfs sync of both
 # filesystems, a pause), and the tools take turns going first: run unisolated, whichever ran
-# second paid for the first one's writeback.
+# second paid for the first one's writeback. The source is read into the page cache first: cold,
+# whichever tool ran first read it from the loop image (a third of a run's CPU went to the
+# loop device's reads), and the second found it cached.
 settle() {
+    find "$A/snapshots/$s1" "$A/snapshots/$s2" -type f -exec cat {} + > /dev/null
     sync
     btrfs filesystem sync "$work/src" >/dev/null
     btrfs filesystem sync "$work/dst" >/dev/null

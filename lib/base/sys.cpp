@@ -93,4 +93,11 @@ bool read_file_at(int dirfd, const char* name, std::string& out)
     }
 }
 
+void widen_pipe(int fd)
+{
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+        (void)::fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+}
+
 } // namespace buttervolume

@@ -41,4 +41,9 @@ void write_file_atomic(int dirfd, const std::string& name, std::string_view data
 /// The whole content of dirfd/name, or an empty optional-like false return when absent.
 bool read_file_at(int dirfd, const char* name, std::string& out);
 
+/// Grows the pipe behind fd to 1 MiB (the default /proc/sys/fs/pipe-max-size) when fd is a
+/// pipe, so a stream between two processes moves in fewer, larger pieces with fewer wake-ups;
+/// best effort: anything else, or a refusal, leaves the fd as it was.
+void widen_pipe(int fd);
+
 } // namespace buttervolume
