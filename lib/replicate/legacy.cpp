@@ -48,7 +48,6 @@ std::string attempt(const Pool& pool, std::string_view snapshot, const std::opti
     PoolSendOptions so;
     so.progress = opts.progress;
     so.parent = parent;
-    widen_pipe(ssh.stdin_fd());
     std::string local_error;
     try {
         bytes = pool.send(snapshot, ssh.stdin_fd(), so).bytes;

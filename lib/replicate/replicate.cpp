@@ -125,9 +125,6 @@ ReplicateResult replicate(Pool& pool, std::string_view snapshot, const Remote& r
         PoolSendOptions so;
         so.progress = opts.progress;
         so.parent = result.parent;
-        // The stream and ssh then move in 1 MiB pieces, not the default 64 KiB: fewer wake-ups
-        // of either side on 2 cores (8.2-8.4 s against 6.9-7.8 s for 2 GiB, BENCHMARKS.md).
-        widen_pipe(ssh.stdin_fd());
         try {
             result.bytes = pool.send(result.snapshot, ssh.stdin_fd(), so).bytes;
         } catch (const Error& e) {

@@ -73,10 +73,6 @@ int run_request(Pool& pool, const replication::ServeRequest& req, int in_fd, int
 {
     using replication::Verb;
     const PoolPaths& paths = pool.paths();
-    // sshd hands a session its stream through pipes of 64 KiB; 1 MiB ones let it run ahead of
-    // the receiver (and the sender ahead of sshd) with fewer wake-ups.
-    widen_pipe(in_fd);
-    widen_pipe(out_fd);
     ReceiveOptions ropts;
     ropts.cancel = [] { return stop_requested.load(); };
     switch (req.verb) {
@@ -110,6 +106,9 @@ int run_request(Pool& pool, const replication::ServeRequest& req, int in_fd, int
     case Verb::Rsync: {
         if (!pool.has_volume(req.volume))
             throw NotFound(fmt::format("no volume '{}' here", req.volume));
+        // The stream layer widens the pipes of our own streams; rsync's go past it.
+        widen_pipe(in_fd);
+        widen_pipe(out_fd);
         ChildProcess rsync(req.argv, Stdio::Inherit, Stdio::Inherit,
                                       Stdio::Inherit, in_fd, out_fd);
         return rsync.wait();

@@ -164,6 +164,9 @@ Timespec Command::timespec(Attr a) const
 StreamReader::StreamReader(int fd) : fd_(fd), owned_(new std::uint8_t[buffer_size]), cap_(buffer_size)
 {
     buf_ = owned_.get();
+    // From ssh or sshd a stream comes through a 64 KiB pipe; a 1 MiB one lets the writer run
+    // ahead with fewer wake-ups of either side.
+    widen_pipe(fd);
 }
 
 StreamReader::StreamReader(int fd, std::span<const std::uint8_t> already_read) : StreamReader(fd)
