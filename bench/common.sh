@@ -17,3 +17,29 @@ scratch_btrfs() {
     mount -o loop "$work/img" "$work/mnt"
 }
 scratch_btrfs_cleanup() { umount -l "$work/mnt" 2>/dev/null || true; rm -rf "$work"; }
+
+# `settle PAUSE FILESYSTEM...`: waits until btrfs and the disk are idle, so that the timed run
+# after it pays for no writeback of the one before: the cleaner done with deleted subvolumes
+# (`btrfs subvolume sync`), the transaction committed (`btrfs filesystem sync`) on each
+# FILESYSTEM, `sync`, then a pause of PAUSE seconds.
+settle() {
+    settle_pause=$1; shift
+    for settle_fs in "$@"; do
+        btrfs subvolume sync "$settle_fs" >/dev/null
+        btrfs filesystem sync "$settle_fs" >/dev/null
+    done
+    sync
+    sleep "$settle_pause"
+}
+
+# `bench_start`: notes the load average now, which bench_header reports as the one at start.
+bench_start() { load_start=$(cut -d' ' -f1-3 /proc/loadavg); }
+# `bench_header COMMAND`: the two lines every result starts with: the command that produced it,
+# then the date and the load average at start (bench_start) and now.
+bench_header() {
+    echo "command: $1"
+    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average (1, 5, 15 min) at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# `median`: the median of the numbers on stdin, one a line (the lower one of an even count).
+median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
