@@ -19,12 +19,14 @@ scratch_btrfs() {
 scratch_btrfs_cleanup() { umount -l "$work/mnt" 2>/dev/null || true; rm -rf "$work"; }
 
 # `settle PAUSE FILESYSTEM...`: waits until btrfs and the disk are idle, so that the timed run
-# after it pays for no writeback of the one before: the cleaner done with deleted subvolumes
-# (`btrfs subvolume sync`), the transaction committed (`btrfs filesystem sync`) on each
-# FILESYSTEM, `sync`, then a pause of PAUSE seconds.
+# after it pays for no writeback of the one before: on each FILESYSTEM, the cleaner done with
+# deleted subvolumes (`btrfs subvolume sync`) and the transaction committed (`btrfs filesystem
+# sync`); then `sync` and a pause of PAUSE seconds. The cleaner starts only at a commit: without
+# the first filesystem sync, a subvolume deleted without -c waits for the 30 s commit interval.
 settle() {
     settle_pause=$1; shift
     for settle_fs in "$@"; do
+        btrfs filesystem sync "$settle_fs" >/dev/null
         btrfs subvolume sync "$settle_fs" >/dev/null
         btrfs filesystem sync "$settle_fs" >/dev/null
     done
