@@ -36,7 +36,7 @@ while [ $i -le "$rounds" ]; do
 done
 
 truncate -s 4G "$work/img"
-mkfs.btrfs -q "$work/img"
+mkfs.btrfs -q "$work/img" >/dev/null
 mkdir "$work/mnt"
 mount -o loop "$work/img" "$work/mnt"
 root="$work/mnt/pool"

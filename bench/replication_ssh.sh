@@ -27,7 +27,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 for fs in src dst; do
     truncate -s 10G "$work/$fs.img"
-    mkfs.btrfs -q "$work/$fs.img"
+    mkfs.btrfs -q "$work/$fs.img" >/dev/null
     mkdir "$work/$fs"
     mount -o loop "$work/$fs.img" "$work/$fs"
 done

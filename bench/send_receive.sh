@@ -6,7 +6,7 @@
 #   send:    `buttervolume export` vs `btrfs send`, into a pipe
 #   incremental send of a ~1% change: bytes on the wire against bytes changed
 #   peak memory (max RSS) of each receive
-# Every timed run is isolated: the previous result deleted, `btrfs subvolume sync`, `sync` and
+# Every timed run is isolated: the previous result deleted, btrfs synced (settle), `sync` and
 # a pause before it, so no run pays for the writeback of the one before. The tools alternate:
 # odd rounds run ours first, even rounds progs first.
 # Usage (root): bench/send_receive.sh BUILD_DIR [ROUNDS] [PAUSE_SECONDS]
@@ -23,7 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 truncate -s 16G "$work/img"
-mkfs.btrfs -q "$work/img"
+mkfs.btrfs -q "$work/img" >/dev/null
 mkdir "$work/mnt" "$work/tmpfs"
 mount -o loop "$work/img" "$work/mnt"
 mount -t tmpfs -o size=3G tmpfs "$work/tmpfs"
@@ -142,7 +142,7 @@ row() { # label kind
 cat <<EOF
 $(bench_header "sh bench/send_receive.sh ${1:-build} $rounds $pause")
 source: $(numfmt --to=iec-i "$src_bytes")B in $(find "$m/s1" -type f | wc -l) files; stream (v1, on tmpfs): $(numfmt --to=iec-i "$stream_bytes")B; received trees equal the source: $same
-rounds: $rounds, alternating, each run isolated (previous result deleted, subvolume sync, sync, ${pause} s pause); median wall time including the final sync; CPU = user+sys
+rounds: $rounds, alternating, each run isolated (previous result deleted, subvolume and filesystem sync, sync, ${pause} s pause); median wall time including the final sync; CPU = user+sys
 
 | what | buttervolume | btrfs-progs | ratio (progs time / ours) |
 |---|---|---|---|
