@@ -52,7 +52,7 @@ done
 ms() { awk "BEGIN {printf \"%.2f\", $1 / 1000}"; }
 bench_header "sh bench/snapshot_size.sh ${1:-build} $n"
 echo "files: $files, sizes: $sizes"
-echo "each snapshot isolated (subvolume and filesystem sync, sync, 0.3 s pause); medians"
+echo "each snapshot isolated: in-process after sync(2) and a 0.3 s pause, through a process after subvolume and filesystem sync, sync and a 0.3 s pause; medians"
 echo
 echo "in-process (libbuttervolume, two passes in opposite volume orders):"
 cat "$work/library"
