@@ -15,24 +15,29 @@
 #   api-create, api-rm   the same two calls on the Engine API with curl (POST /volumes/create,
 #            DELETE /volumes/NAME): the docker CLI's own start-up (tens of ms, the same for both
 #            drivers) is left out, so the ratio shows the daemon's and the plugin's share.
-# Times are wall-clock per call.
+# Times are wall-clock per call. Every timed call is isolated: btrfs synced (dockerd's data root
+# and the pool), `sync` and a pause before it, so none pays for the writeback of the one before.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 if [ -z "${BV_E2E_DIR:-}" ]; then
     export BUTTERVOLUME_BIN="${BUTTERVOLUME_BIN:-$here/build/daemon/buttervolume}"
     exec sh "$here/tests/e2e/private_ns.sh" sh "$here/bench/docker_volumes.sh" "$@"
 fi
+. "$here/bench/common.sh"
 reps=${1:-50}
 engine="sh $here/tests/e2e/engine.sh"
 docker=$BV_E2E_DOCKER
 $engine up
 times=$BV_E2E_DIR/times
+bench_start
 
 now() { date +%s%N; }
-# timed DRIVER OPERATION COMMAND...: appends "driver operation milliseconds" to $times.
+# timed DRIVER OPERATION COMMAND...: settles, runs COMMAND, appends "driver operation
+# microseconds" to $times.
 timed() {
     d=$1 op=$2
     shift 2
+    settle 0.3 "$BV_E2E_DIR/data" "$BV_E2E_DIR/pool"
     t0=$(now)
     "$@" >/dev/null
     t1=$(now)
@@ -70,7 +75,8 @@ while [ $i -lt "$reps" ]; do
     i=$((i + 1))
 done
 
-echo "docker volume create / run -v / rm, $reps repetitions each, microseconds per docker CLI call"
+bench_header "BUTTERVOLUME_BIN=$BUTTERVOLUME_BIN sh bench/docker_volumes.sh $reps"
+echo "docker volume create / run -v / rm, $reps repetitions each, the drivers alternating, each call isolated (subvolume and filesystem sync, sync, 0.3 s pause); microseconds per call"
 echo "dockerd $(dockerd --version | cut -d' ' -f3 | tr -d ,), $(nproc) cores, $(uname -r)"
 printf '%-10s %-7s %9s %9s %9s %9s\n' operation driver p50 p90 mean max
 for op in create run rm api-create api-rm; do

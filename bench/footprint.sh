@@ -2,7 +2,7 @@
 # Footprint side by side with btrfs-progs, in one run, the tools alternating in every round:
 #   `buttervolume --version` against `btrfs --version`: wall time and peak RSS
 #   `buttervolume snapshot VOLUME` against `btrfs subvolume snapshot -r`, on a fresh loop btrfs,
-#   each call isolated (sync and a pause before it)
+#   each call isolated (btrfs synced, `sync` and a pause before it)
 #   the daemon's RSS idle on an empty pool (after its first answer), and what it maps
 # Usage (root): bench/footprint.sh BUILD_DIR [ROUNDS]
 set -eu
@@ -17,8 +17,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+bench_start
 # Runs a command; appends its wall time (ms, from GNU time's %e is too coarse: date) and max RSS.
 timed() { # file_prefix command...
     p=$1; shift
@@ -37,7 +36,7 @@ while [ $i -le "$rounds" ]; do
 done
 
 truncate -s 4G "$work/img"
-mkfs.btrfs -q "$work/img"
+mkfs.btrfs -q "$work/img" >/dev/null
 mkdir "$work/mnt"
 mount -o loop "$work/img" "$work/mnt"
 root="$work/mnt/pool"
@@ -45,7 +44,7 @@ mkdir "$root"
 "$bin" --root "$root" create vol > /dev/null
 btrfs subvolume create "$work/mnt/plain" > /dev/null
 mkdir "$work/mnt/progs"
-isolated() { sync; sleep 0.3; timed "$@"; }
+isolated() { settle 0.3 "$work/mnt"; timed "$@"; }
 i=1
 while [ $i -le "$rounds" ]; do
     if [ $((i % 2)) = 1 ]; then isolated snap_ours "$bin" --root "$root" snapshot vol; isolated snap_progs btrfs subvolume snapshot -r "$work/mnt/plain" "$work/mnt/progs/s$i"
@@ -71,9 +70,8 @@ vo=$(median < "$work/ver_ours.us"); vp=$(median < "$work/ver_progs.us")
 mo=$(median < "$work/ver_ours.kib"); mp=$(median < "$work/ver_progs.kib")
 so=$(median < "$work/snap_ours.us"); sp=$(median < "$work/snap_progs.us")
 cat <<EOF
-command: sh bench/footprint.sh $1 $rounds
-date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average (1, 5, 15 min) at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg)
-rounds: $rounds, the two tools alternating; medians; snapshot calls isolated (sync, 0.3 s pause)
+$(bench_header "sh bench/footprint.sh ${1:-build} $rounds")
+rounds: $rounds, the two tools alternating; medians; snapshot calls isolated (subvolume and filesystem sync, sync, 0.3 s pause)
 
 | what | buttervolume | btrfs-progs | ratio (ours / progs) |
 |---|---|---|---|

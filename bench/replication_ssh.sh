@@ -27,7 +27,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 for fs in src dst; do
     truncate -s 10G "$work/$fs.img"
-    mkfs.btrfs -q "$work/$fs.img"
+    mkfs.btrfs -q "$work/$fs.img" >/dev/null
     mkdir "$work/$fs"
     mount -o loop "$work/$fs.img" "$work/$fs"
 done
@@ -126,63 +126,64 @@ clear_dst() {
         [ -e "$s" ] && btrfs subvolume delete -c "$s" >/dev/null
     done
     "$bin" --root "$OURS" snapshots data >/dev/null
-    btrfs subvolume sync "$work/dst" >/dev/null
-    sync
 }
 : > "$work/results"
-# Each timed run starts after the previous one's writeback (sync, a btrfs sync of both
-# filesystems, a pause), and the tools take turns going first: run unisolated, whichever ran
-# second paid for the first one's writeback. The source is read into the page cache first: cold,
+# Each timed run starts after the previous one's writeback (settle: both filesystems synced,
+# `sync`, a pause), and the tools take turns going first: run unisolated, whichever ran second
+# paid for the first one's writeback. The source is read into the page cache first: cold,
 # whichever tool ran first read it from the loop image (a third of a run's CPU went to the
 # loop device's reads), and the second found it cached.
-settle() {
+isolate() {
     find "$A/snapshots/$s1" "$A/snapshots/$s2" -type f -exec cat {} + > /dev/null
-    sync
-    btrfs filesystem sync "$work/src" >/dev/null
-    btrfs filesystem sync "$work/dst" >/dev/null
-    sleep 2
+    settle 2 "$work/src" "$work/dst"
 }
+bench_start
 full_ours() { run "full-ours" "$bin" --root "$A" send --ssh-config "$work/ssh_config" ours "$s1" --json >> "$work/results"; cp "$work/out" "$work/json-full-$r"; }
 full_pipe() { run "full-pipe" sh -c "btrfs send -q '$A/snapshots/$s1' | ssh $ssh_cfg progs \"/usr/bin/time -f '$timefmt' -o $work/remote.time btrfs receive -q $PROGS/snapshots\"" >> "$work/results"; }
 incr_ours() { run "incr-ours" "$bin" --root "$A" send --ssh-config "$work/ssh_config" ours "$s2" --json >> "$work/results"; cp "$work/out" "$work/json-incr-$r"; }
 incr_pipe() { run "incr-pipe" sh -c "btrfs send -q -p '$A/snapshots/$s1' '$A/snapshots/$s2' | ssh $ssh_cfg progs \"/usr/bin/time -f '$timefmt' -o $work/remote.time btrfs receive -q $PROGS/snapshots\"" >> "$work/results"; }
 for r in $(seq 1 "$rounds"); do
     clear_dst
-    settle
+    isolate
     if [ $((r % 2)) = 1 ]; then
-        full_ours; settle; full_pipe; settle; incr_ours; settle; incr_pipe
+        full_ours; isolate; full_pipe; isolate; incr_ours; isolate; incr_pipe
     else
-        full_pipe; settle; full_ours; settle; incr_pipe; settle; incr_ours
+        full_pipe; isolate; full_ours; isolate; incr_pipe; isolate; incr_ours
     fi
 done
 # Negotiation alone: a send of a snapshot the remote already holds is one session up to the
 # listing. Once connecting anew each time, once sharing a connection (--ssh-persist: the first
-# send opens it, the nine after it ride on it); and ssh's own connection for reference.
+# send opens it, the nine after it ride on it); and ssh's own connection for reference. Each
+# batch of ten starts isolated.
 : > "$work/nego"
 : > "$work/nego-shared"
 : > "$work/connect"
 : > "$work/connect-shared"
+isolate
 for r in $(seq 1 10); do
     "$bin" --root "$A" send --ssh-config "$work/ssh_config" ours "$s2" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["NegotiateSeconds"])' >> "$work/nego"
 done
+isolate
 for r in $(seq 1 10); do
     "$bin" --root "$A" send --ssh-config "$work/ssh_config" --ssh-persist 30 ours "$s2" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["NegotiateSeconds"])' >> "$work/nego-shared"
 done
 ssh -F "$work/ssh_config" -o "ControlPath=$A/state/ssh/%C" -O exit ours 2>/dev/null || true
+isolate
 for r in $(seq 1 10); do
     /usr/bin/time -f "%e" -a -o "$work/connect" ssh -F "$work/ssh_config" progs true
 done
 mux="-o ControlMaster=auto -o ControlPath=$work/mux-%C -o ControlPersist=30"
 # shellcheck disable=SC2086 # the options are words
 ssh -F "$work/ssh_config" $mux progs true
+isolate
 for r in $(seq 1 10); do
     # shellcheck disable=SC2086
     /usr/bin/time -f "%e" -a -o "$work/connect-shared" ssh -F "$work/ssh_config" $mux progs true
 done
 # shellcheck disable=SC2086
 ssh -F "$work/ssh_config" $mux -O exit progs 2>/dev/null || true
-median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_header "SMALL=${SMALL:-0} REMOTE_BASHRC=${REMOTE_BASHRC:-stock} sh bench/replication_ssh.sh ${1:-build} $rounds"
+echo "rounds: $rounds, the two ways alternating, each run isolated (previous results deleted, source read into the page cache, subvolume and filesystem sync of both ends, sync, 2 s pause); medians"
 echo "stream bytes: full $bytes_full, incremental $bytes_incr (same for both ways: ours is byte-exact with btrfs send)"
 printf "%-10s %10s %14s %14s %12s\n" case wall_s client_cpu_s server_cpu_s MiB/s
 for c in full-ours full-pipe incr-ours incr-pipe; do

@@ -6,7 +6,7 @@
 #   send:    `buttervolume export` vs `btrfs send`, into a pipe
 #   incremental send of a ~1% change: bytes on the wire against bytes changed
 #   peak memory (max RSS) of each receive
-# Every timed run is isolated: the previous result deleted, `btrfs subvolume sync`, `sync` and
+# Every timed run is isolated: the previous result deleted, btrfs synced (settle), `sync` and
 # a pause before it, so no run pays for the writeback of the one before. The tools alternate:
 # odd rounds run ours first, even rounds progs first.
 # Usage (root): bench/send_receive.sh BUILD_DIR [ROUNDS] [PAUSE_SECONDS]
@@ -23,7 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 truncate -s 16G "$work/img"
-mkfs.btrfs -q "$work/img"
+mkfs.btrfs -q "$work/img" >/dev/null
 mkdir "$work/mnt" "$work/tmpfs"
 mount -o loop "$work/img" "$work/mnt"
 mount -t tmpfs -o size=3G tmpfs "$work/tmpfs"
@@ -58,16 +58,14 @@ src_bytes=$(du -sb "$m/s1" | cut -f1)
 stream="$work/tmpfs/s1.stream"
 btrfs send -q "$m/s1" > "$stream"
 stream_bytes=$(stat -c %s "$stream")
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_start
 
 # Deletes what earlier runs received and waits until btrfs and the disk are idle.
 isolate() {
     for d in "$m"/ours/* "$m"/progs/*; do
         [ -e "$d" ] && btrfs subvolume delete "$d" >/dev/null
     done
-    btrfs subvolume sync "$m" >/dev/null 2>&1 || true
-    sync
-    sleep "$pause"
+    settle "$pause" "$m"
 }
 now() { date +%s.%N; }
 # Runs a command isolated, then sync; prints "wall(with sync) user+sys maxrss_kib".
@@ -79,7 +77,6 @@ measure() {
     t1=$(now)
     awk -v a="$t0" -v b="$t1" '{printf "%.2f %.2f %d\n", b - a, $1 + $2, $3}' "$work/t"
 }
-median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 record() { # tool what: appends one measurement to the tool's lists
     echo "$3" >> "$work/$2_$1"; echo "$4" >> "$work/$2cpu_$1"; echo "$5" >> "$work/$2mem_$1"
 }
@@ -109,7 +106,6 @@ while [ $i -le "$rounds" ]; do
     i=$((i + 1))
 done
 ours_stream=$("$bin" export --proto 1 "$m/s1" | cmp - "$stream" >/dev/null && echo "byte-identical" || echo "DIFFERENT")
-load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # A ~1% change: 1 MiB rewritten in each of 20 medium files, 100 small files rewritten whole.
 changed=$(python3 - "$m/src" <<'PY'
@@ -144,10 +140,9 @@ row() { # label kind
     echo "| $1 | $o s (CPU $(med "$2cpu_ours") s) | $p s (CPU $(med "$2cpu_progs") s) | $(awk "BEGIN {printf \"%.2f\", $p / $o}")x |"
 }
 cat <<EOF
-command: sh bench/send_receive.sh $1 $rounds $pause
-date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average (1, 5, 15 min) at start $load_start, at end $load_end
+$(bench_header "sh bench/send_receive.sh ${1:-build} $rounds $pause")
 source: $(numfmt --to=iec-i "$src_bytes")B in $(find "$m/s1" -type f | wc -l) files; stream (v1, on tmpfs): $(numfmt --to=iec-i "$stream_bytes")B; received trees equal the source: $same
-rounds: $rounds, alternating, each run isolated (previous result deleted, subvolume sync, sync, ${pause} s pause); median wall time including the final sync; CPU = user+sys
+rounds: $rounds, alternating, each run isolated (previous result deleted, subvolume and filesystem sync, sync, ${pause} s pause); median wall time including the final sync; CPU = user+sys
 
 | what | buttervolume | btrfs-progs | ratio (progs time / ours) |
 |---|---|---|---|

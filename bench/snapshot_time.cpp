@@ -1,15 +1,30 @@
 // SPDX-License-Identifier: Apache-2.0
 // bench helper: times snapshots of several volumes through libbuttervolume, in-process (process
 // start-up does not hide the snapshot itself) and round-robin (so machine load hits every volume
-// alike), then deletes them. Prints the median, min and max per volume.
+// alike), each one isolated, then deletes them. Prints the median, min and max per volume.
 #include <buttervolume/pool.hpp>
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
+
+namespace {
+
+// sync(2) commits btrfs' transaction and writes back what the previous snapshot left dirty, and
+// the pause lets the disk go idle: no snapshot is timed while paying for the one before.
+void settle()
+{
+    ::sync();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+}
+
+} // namespace
 
 int main(int argc, char** argv)
 {
@@ -24,6 +39,7 @@ int main(int argc, char** argv)
     std::vector<std::string> names;
     for (long i = 0; i < count; ++i) {
         for (std::size_t v = 0; v < volumes.size(); ++v) {
+            settle();
             auto start = std::chrono::steady_clock::now();
             names.push_back(pool.snapshot(volumes[v]).name);
             ms[v].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
