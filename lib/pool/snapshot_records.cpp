@@ -71,20 +71,23 @@ void SnapshotRecords::store_count(std::string_view volume, std::size_t n, bool d
     }
 }
 
+// Without safety names (nearly always), neither write needs an fsync. The count is marked
+// unknown by removing the record: an unlink is metadata only, so it is in the same btrfs
+// transaction as the snapshot change that follows or an earlier one, and no crash can keep the
+// snapshot change without it (a snapshot's creation even commits that transaction). The new
+// record is then a new file: a crash leaves it whole, absent or empty, and both of the latter
+// read as "unknown", never as a wrong count. With safety names, which a crash must not lose,
+// both writes are durable.
 SnapshotRecords::Change::Change(const SnapshotRecords& records, std::string_view volume)
     : records_(records), volume_(volume), rec_(records.read(volume)), before_(rec_.count)
 {
-    if (before_) {
-        rec_.count.reset();
-        try {
-            records_.write(volume_, rec_);
-        } catch (const Error&) {
-            // A full disk refuses the new file; removing the record (no safety names to lose)
-            // marks the count unknown as well, and lets an rm free space on a full pool.
-            if (!rec_.safety.empty() || !records_.remove(volume_))
-                throw;
-        }
-    }
+    if (!before_)
+        return;
+    rec_.count.reset();
+    // A removal also frees space on a full pool, where writing a new file would fail.
+    if (rec_.safety.empty() && records_.remove(volume_))
+        return;
+    records_.write(volume_, rec_);
 }
 
 void SnapshotRecords::Change::removed(const std::string& name)
@@ -131,7 +134,7 @@ void SnapshotRecords::Change::finish(const std::function<std::size_t()>& count_n
     if (!rec_.count && removed_ == 0)
         return; // unknown before and after, no safety name dropped: the file already says so
     try {
-        records_.write(volume_, rec_);
+        records_.write(volume_, rec_, !rec_.safety.empty());
     } catch (const Error&) {
     }
 }

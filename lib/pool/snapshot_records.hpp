@@ -43,7 +43,8 @@ public:
 
     /// One change to the snapshots of a volume, under its lock. Opening it marks the count
     /// unknown, so a crash in the middle costs a rescan, never a wrong count; finish() writes the
-    /// result. Abandoned without finish(), the count stays unknown.
+    /// result. Abandoned without finish(), the count stays unknown. Neither step fsyncs unless
+    /// the record holds safety names (snapshot_records.cpp says why that is safe).
     class Change {
     public:
         Change(const SnapshotRecords& records, std::string_view volume);
