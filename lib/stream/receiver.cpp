@@ -66,7 +66,9 @@ void Receiver::abandon() noexcept
     if (!active_)
         return;
     active_ = false;
+    behind_.discard();
     wfd_.reset();
+    behind_.drain();
     deferred_.clear();
     dir_.reset();
     root_.reset();
@@ -76,7 +78,7 @@ void Receiver::abandon() noexcept
 // One open file serves the consecutive commands on one path: no lookup of the path each time.
 void Receiver::forget_write_fd()
 {
-    wfd_.reset();
+    behind_.done(std::move(wfd_));
     wpath_.clear();
 }
 
@@ -205,6 +207,7 @@ void Receiver::finish()
     if (!active_)
         return;
     forget_write_fd();
+    behind_.drain(); // no writer left when the subvolume turns read-only
     apply_deferred_flags();
     btrfs::set_received_subvol(root_.get(), uuid_, ctransid_, name_);
     btrfs::set_read_only(root_.get(), true, name_);

@@ -263,6 +263,7 @@ void Receiver::change_data(const Command& c)
         auto data = c.bytes(Attr::Data);
         std::uint64_t off = offset_attr(c, Attr::FileOffset);
         pwrite_all(fd, data.data(), data.size(), off, [&](int err) { fail(c, p, err); });
+        behind_.written(fd, off, data.size());
         return;
     }
     int r;
@@ -327,6 +328,7 @@ void Receiver::encoded_write(const Command& c)
     std::vector<std::uint8_t> buf(w.unencoded_len);
     decompress_extent(w.compression, w.data, buf);
     pwrite_all(fd, buf.data() + w.unencoded_offset, w.unencoded_file_len, w.offset, [&](int err) { fail(c, p, err); });
+    behind_.written(fd, w.offset, w.unencoded_file_len);
 }
 
 void Receiver::fileattr(const Command& c)
@@ -365,6 +367,7 @@ void Receiver::enable_verity(const Command& c)
     auto p = c.string(Attr::Path);
     // FS_IOC_ENABLE_VERITY fails with ETXTBSY while the file is open for writing.
     forget_write_fd();
+    behind_.drain();
     UniqueFd fd = dir_->open_file(p, O_RDONLY);
     struct fsverity_enable_arg a;
     std::memset(&a, 0, sizeof a);

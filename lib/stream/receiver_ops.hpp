@@ -8,6 +8,7 @@
 #include "confined_dir.hpp"
 #include "protocol.hpp"
 #include "receive_target.hpp"
+#include "write_behind.hpp"
 
 #include <buttervolume/receive.hpp>
 
@@ -86,6 +87,7 @@ private:
     // from its mkfile on.
     std::string wpath_;
     UniqueFd wfd_;
+    WriteBehind behind_; // starts the write-out of what wfd_ wrote
     // IMMUTABLE and APPEND are applied last, or the writes that follow would fail.
     std::vector<std::pair<UniqueFd, unsigned>> deferred_;
     std::vector<ReceivedSnapshot> done_;

@@ -6,6 +6,7 @@ set -eu
 cd "$1"
 printf 'appended\n' >> small
 dd if=/dev/urandom of=random bs=4096 count=3 seek=10 conv=notrunc status=none
+dd if=/dev/urandom of=big bs=65536 count=1 seek=144 conv=notrunc status=none
 truncate -s 1000 holes
 truncate -s 3M base_clone
 printf 'grown' | dd of=huge_sparse bs=1 seek=536870912 conv=notrunc status=none

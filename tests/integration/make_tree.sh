@@ -10,6 +10,8 @@ rnd() { head -c "$2" /dev/urandom > "$1"; }
 : > empty
 printf 'hello world\n' > small
 rnd random 1048577
+# Beyond the receiver's write-behind window (8 MiB): its write-out starts while it is received.
+rnd big 12582913
 # Sparse beyond 1 GiB: a few data blocks far apart, the rest holes.
 truncate -s 1100M huge_sparse
 printf 'start' | dd of=huge_sparse conv=notrunc status=none
