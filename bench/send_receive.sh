@@ -7,14 +7,21 @@
 #   incremental send of a ~1% change: bytes on the wire against bytes changed
 #   peak memory (max RSS) of each receive
 # Every timed run is isolated: the previous result deleted, btrfs synced (settle), `sync` and
-# a pause before it, so no run pays for the writeback of the one before. The tools alternate:
-# odd rounds run ours first, even rounds progs first.
-# Usage (root): bench/send_receive.sh BUILD_DIR [ROUNDS] [PAUSE_SECONDS]
+# a pause before it, so no run pays for the writeback of the one before. Before a receive, the
+# clean page cache is dropped too: each receive fills 2 GiB of it (4 GiB with the loop image's
+# own), and once memory is full the kernel reclaims pages inside whichever process asks next,
+# which made the system time of one tool's receive vary from 1.1 to 6 s between rounds.
+# The tools alternate: each round starts with the next one in turn.
+# OLD_BUILD_DIR, if given, is a second build of ours (before a change) whose receive runs in
+# the same rounds, so that before and after are measured side by side.
+# Usage (root): bench/send_receive.sh BUILD_DIR [ROUNDS] [PAUSE_SECONDS] [OLD_BUILD_DIR]
 set -eu
 . "$(dirname "$0")/common.sh"
 bench_build "${1:-build}"
 rounds=${2:-8}
 pause=${3:-3}
+old_bin=
+[ -n "${4:-}" ] && old_bin="$(realpath "$4")/daemon/buttervolume"
 work=$(mktemp -d /tmp/bv-bench-sr.XXXXXX)
 cleanup() {
     umount -l "$work/mnt" 2>/dev/null || true
@@ -29,7 +36,7 @@ mount -o loop "$work/img" "$work/mnt"
 mount -t tmpfs -o size=3G tmpfs "$work/tmpfs"
 m="$work/mnt"
 btrfs subvolume create "$m/src" >/dev/null
-mkdir "$m/ours" "$m/progs"
+mkdir "$m/ours" "$m/progs" "$m/old"
 
 echo "generating the source tree..." >&2
 python3 - "$m/src" <<'PY'
@@ -62,7 +69,7 @@ bench_start
 
 # Deletes what earlier runs received and waits until btrfs and the disk are idle.
 isolate() {
-    for d in "$m"/ours/* "$m"/progs/*; do
+    for d in "$m"/ours/* "$m"/progs/* "$m"/old/*; do
         [ -e "$d" ] && btrfs subvolume delete "$d" >/dev/null
     done
     settle "$pause" "$m"
@@ -71,6 +78,7 @@ now() { date +%s.%N; }
 # Runs a command isolated, then sync; prints "wall(with sync) user+sys maxrss_kib".
 measure() {
     isolate
+    [ "$drop" = yes ] && echo 3 > /proc/sys/vm/drop_caches
     t0=$(now)
     /usr/bin/time -f "%U %S %M" -o "$work/t" "$@" >/dev/null
     sync
@@ -82,16 +90,27 @@ record() { # tool what: appends one measurement to the tool's lists
 }
 recv_ours() { record ours recv $(measure "$bin" import --dest "$m/ours" -i "$stream"); }
 recv_progs() { record progs recv $(measure btrfs receive -q -f "$stream" "$m/progs"); }
+recv_old() { [ -z "$old_bin" ] || record old recv $(measure "$old_bin" import --dest "$m/old" -i "$stream"); }
 send_ours() { record ours send $(measure sh -c "'$bin' export '$m/s1' | cat > /dev/null"); }
 send_progs() { record progs send $(measure sh -c "btrfs send -q '$m/s1' | cat > /dev/null"); }
 
-for k in recv send; do for t in ours progs; do : > "$work/${k}_$t"; : > "$work/${k}cpu_$t"; : > "$work/${k}mem_$t"; done; done
+for k in recv send; do for t in ours progs old; do : > "$work/${k}_$t"; : > "$work/${k}cpu_$t"; : > "$work/${k}mem_$t"; done; done
+drop=yes
 i=1
 while [ $i -le "$rounds" ]; do
     echo "round $i of $rounds" >&2
-    if [ $((i % 2)) = 1 ]; then recv_ours; recv_progs; else recv_progs; recv_ours; fi
+    if [ -z "$old_bin" ]; then
+        if [ $((i % 2)) = 1 ]; then recv_ours; recv_progs; else recv_progs; recv_ours; fi
+    else
+        case $((i % 3)) in
+        1) recv_ours; recv_progs; recv_old ;;
+        2) recv_progs; recv_old; recv_ours ;;
+        0) recv_old; recv_ours; recv_progs ;;
+        esac
+    fi
     i=$((i + 1))
 done
+drop=no
 # The received trees equal the source (checked with find/sha256sum, not our code).
 isolate
 "$bin" import --dest "$m/ours" -i "$stream" >/dev/null
@@ -139,21 +158,28 @@ row() { # label kind
     o=$(med "$2_ours"); p=$(med "$2_progs")
     echo "| $1 | $o s (CPU $(med "$2cpu_ours") s) | $p s (CPU $(med "$2cpu_progs") s) | $(awk "BEGIN {printf \"%.2f\", $p / $o}")x |"
 }
+old_row() {
+    [ -n "$old_bin" ] || return 0
+    o=$(med recv_old); p=$(med recv_progs)
+    printf '\n| receive + sync, old build (%s) | %s s (CPU %s s) | %s s | %sx |' "$old_bin" "$o" "$(med recvcpu_old)" "$p" \
+        "$(awk "BEGIN {printf \"%.2f\", $p / $o}")"
+}
 cat <<EOF
-$(bench_header "sh bench/send_receive.sh ${1:-build} $rounds $pause")
+$(bench_header "sh bench/send_receive.sh ${1:-build} $rounds $pause${4:+ $4}")
 source: $(numfmt --to=iec-i "$src_bytes")B in $(find "$m/s1" -type f | wc -l) files; stream (v1, on tmpfs): $(numfmt --to=iec-i "$stream_bytes")B; received trees equal the source: $same
-rounds: $rounds, alternating, each run isolated (previous result deleted, subvolume and filesystem sync, sync, ${pause} s pause); median wall time including the final sync; CPU = user+sys
+rounds: $rounds, alternating, each run isolated (previous result deleted, subvolume and filesystem sync, sync, ${pause} s pause; before a receive, the clean page cache dropped); median wall time including the final sync; CPU = user+sys
 
 | what | buttervolume | btrfs-progs | ratio (progs time / ours) |
 |---|---|---|---|
-$(row "receive + sync" recv)
+$(row "receive + sync" recv)$(old_row)
 $(row "send into a pipe" send)
 | peak memory of a receive (max RSS, median) | $(kib_mib "$(med recvmem_ours)") MiB | $(kib_mib "$(med recvmem_progs)") MiB | |
 | incremental send of a 1% change: bytes on the wire | $inc_ours ($(awk "BEGIN {printf \"%.3f\", $inc_ours / $changed}")x the $changed bytes changed, ${inc_time} s) | $inc_progs | |
 
 v1 stream from buttervolume export --proto 1 vs btrfs send: $ours_stream
 rounds, receive (ours): $(tr '\n' ' ' < "$work/recv_ours")
-rounds, receive (progs): $(tr '\n' ' ' < "$work/recv_progs")
+rounds, receive (progs): $(tr '\n' ' ' < "$work/recv_progs")${old_bin:+
+rounds, receive (old build): $(tr '\n' ' ' < "$work/recv_old")}
 rounds, send (ours): $(tr '\n' ' ' < "$work/send_ours")
 rounds, send (progs): $(tr '\n' ' ' < "$work/send_progs")
 EOF
