@@ -21,6 +21,12 @@ struct BV_EXPORT ReceiveOptions {
     /// Never pass compressed extents through BTRFS_IOC_ENCODED_WRITE: decompress and write
     /// them (what happens anyway when the ioctl is refused).
     bool decompress = false;
+    /// Start the write-out of received data while receiving (sync_file_range on a second
+    /// thread) instead of leaving it all dirty for a later sync: the data reaches the disk
+    /// sooner and a receive followed by a sync takes less time, but the receive itself returns
+    /// later (its final commit waits for the write-out in flight). Replication over ssh turns it
+    /// off: there the time until the command returns is what is compared (BENCHMARKS.md).
+    bool write_behind = true;
 };
 
 /// One subvolume received.

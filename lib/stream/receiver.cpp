@@ -52,7 +52,7 @@ void check_subvolume_name(std::string_view name)
 } // namespace
 
 Receiver::Receiver(int dest, std::string dest_shown, const ReceiveOptions& opts, ReceiveTarget* target)
-    : dest_(dest), dest_shown_(std::move(dest_shown)), opts_(opts), target_(target)
+    : dest_(dest), dest_shown_(std::move(dest_shown)), opts_(opts), target_(target), behind_(opts.write_behind)
 {
 }
 

@@ -87,7 +87,7 @@ private:
     // from its mkfile on.
     std::string wpath_;
     UniqueFd wfd_;
-    WriteBehind behind_; // starts the write-out of what wfd_ wrote
+    WriteBehind behind_; // starts the write-out of what wfd_ wrote (opts_.write_behind)
     // IMMUTABLE and APPEND are applied last, or the writes that follow would fail.
     std::vector<std::pair<UniqueFd, unsigned>> deferred_;
     std::vector<ReceivedSnapshot> done_;

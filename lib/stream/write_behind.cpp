@@ -29,6 +29,8 @@ WriteBehind::~WriteBehind()
 
 void WriteBehind::written(int fd, std::uint64_t off, std::uint64_t len)
 {
+    if (!on_)
+        return;
     if (fd != fd_ || off > hi_ || off + len < lo_) {
         // Another file, or a jump in this one (send streams write each file in order): what
         // was pending of the old range stays for the kernel.

@@ -26,7 +26,8 @@ public:
     static constexpr std::uint64_t window = 8u << 20;
     static constexpr std::uint64_t min_tail = 1u << 20;
 
-    WriteBehind() = default;
+    /// on: false makes it do nothing (every fd handed over is closed at once).
+    explicit WriteBehind(bool on) : on_(on) {}
     ~WriteBehind();
     WriteBehind(const WriteBehind&) = delete;
     WriteBehind& operator=(const WriteBehind&) = delete;
@@ -51,6 +52,7 @@ private:
     void push(UniqueFd fd, std::uint64_t off, std::uint64_t len);
     void run();
 
+    bool on_;
     // The current file: [lo_, hi_) written and not yet handed over; started_ once a window of
     // it was.
     int fd_ = -1;
