@@ -133,9 +133,13 @@ clear_dst() {
 # paid for the first one's writeback. The source is read into the page cache first: cold,
 # whichever tool ran first read it from the loop image (a third of a run's CPU went to the
 # loop device's reads), and the second found it cached.
+# Before that, the clean page cache is dropped: once memory is full of it, the kernel reclaims
+# inside whichever process asks next, and the same run's CPU varied twofold between rounds.
 isolate() {
-    find "$A/snapshots/$s1" "$A/snapshots/$s2" -type f -exec cat {} + > /dev/null
     settle 2 "$work/src" "$work/dst"
+    echo 3 > /proc/sys/vm/drop_caches
+    find "$A/snapshots/$s1" "$A/snapshots/$s2" -type f -exec cat {} + > /dev/null
+    sleep 1
 }
 bench_start
 full_ours() { run "full-ours" "$bin" --root "$A" send --ssh-config "$work/ssh_config" ours "$s1" --json >> "$work/results"; cp "$work/out" "$work/json-full-$r"; }
@@ -183,7 +187,7 @@ done
 # shellcheck disable=SC2086
 ssh -F "$work/ssh_config" $mux -O exit progs 2>/dev/null || true
 bench_header "SMALL=${SMALL:-0} REMOTE_BASHRC=${REMOTE_BASHRC:-stock} sh bench/replication_ssh.sh ${1:-build} $rounds"
-echo "rounds: $rounds, the two ways alternating, each run isolated (previous results deleted, source read into the page cache, subvolume and filesystem sync of both ends, sync, 2 s pause); medians"
+echo "rounds: $rounds, the two ways alternating, each run isolated (previous results deleted, subvolume and filesystem sync of both ends, sync, 2 s pause, clean page cache dropped, source read into it, 1 s pause); medians"
 echo "stream bytes: full $bytes_full, incremental $bytes_incr (same for both ways: ours is byte-exact with btrfs send)"
 printf "%-10s %10s %14s %14s %12s\n" case wall_s client_cpu_s server_cpu_s MiB/s
 for c in full-ours full-pipe incr-ours incr-pipe; do
