@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <system_error>
 
 namespace buttervolume::stream {
 
@@ -70,9 +71,17 @@ void WriteBehind::push(UniqueFd fd, std::uint64_t off, std::uint64_t len)
         std::lock_guard lock(mu_);
         if (stop_ || queue_.size() >= max_queued)
             return; // fd closed here; the range is left to the kernel
+        if (!thread_.joinable()) {
+            try {
+                thread_ = std::thread([this] { run(); });
+            } catch (const std::system_error&) {
+                // No thread to be had (a container's low process limit): the receive goes
+                // on as if write-behind were off.
+                on_ = false;
+                return;
+            }
+        }
         queue_.push_back(Range{std::move(fd), off, len});
-        if (!thread_.joinable())
-            thread_ = std::thread([this] { run(); });
     }
     wake_.notify_one();
 }
