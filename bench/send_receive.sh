@@ -154,16 +154,12 @@ inc_time=$(measure sh -c "'$bin' export --parent '$m/s1' '$m/s2' | cat > /dev/nu
 
 med() { median < "$work/$1"; }
 kib_mib() { awk "BEGIN {printf \"%.1f\", $1 / 1024}"; }
-row() { # label kind
-    o=$(med "$2_ours"); p=$(med "$2_progs")
-    echo "| $1 | $o s (CPU $(med "$2cpu_ours") s) | $p s (CPU $(med "$2cpu_progs") s) | $(awk "BEGIN {printf \"%.2f\", $p / $o}")x |"
+row() { # label kind [tool]: the tool (ours by default) against progs
+    t=${3:-ours}
+    o=$(med "$2_$t"); p=$(med "$2_progs")
+    echo "| $1 | $o s (CPU $(med "$2cpu_$t") s) | $p s (CPU $(med "$2cpu_progs") s) | $(awk "BEGIN {printf \"%.2f\", $p / $o}")x |"
 }
-old_row() {
-    [ -n "$old_bin" ] || return 0
-    o=$(med recv_old); p=$(med recv_progs)
-    printf '\n| receive + sync, old build (%s) | %s s (CPU %s s) | %s s | %sx |' "$old_bin" "$o" "$(med recvcpu_old)" "$p" \
-        "$(awk "BEGIN {printf \"%.2f\", $p / $o}")"
-}
+old_row() { [ -z "$old_bin" ] || printf '\n%s' "$(row "receive + sync, old build ($old_bin)" recv old)"; }
 cat <<EOF
 $(bench_header "sh bench/send_receive.sh ${1:-build} $rounds $pause${4:+ $4}")
 source: $(numfmt --to=iec-i "$src_bytes")B in $(find "$m/s1" -type f | wc -l) files; stream (v1, on tmpfs): $(numfmt --to=iec-i "$stream_bytes")B; received trees equal the source: $same

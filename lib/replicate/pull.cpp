@@ -65,7 +65,6 @@ PullResult pull(Pool& pool, std::string_view volume, const Remote& remote, const
         ReceiveOptions ro;
         ro.progress = progress;
         ro.write_behind = false; // as serve-ssh's receive
-
         try {
             auto got = replication::receive_one_snapshot(
                 pool, ssh.stdout_fd(),
