@@ -64,7 +64,6 @@ PullResult pull(Pool& pool, std::string_view volume, const Remote& remote, const
                                     Stdio::Pipe, Stdio::Pipe);
         ReceiveOptions ro;
         ro.progress = progress;
-        ro.write_behind = false; // as serve-ssh's receive
         try {
             auto got = replication::receive_one_snapshot(
                 pool, ssh.stdout_fd(),

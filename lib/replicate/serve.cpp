@@ -75,7 +75,6 @@ int run_request(Pool& pool, const replication::ServeRequest& req, int in_fd, int
     const PoolPaths& paths = pool.paths();
     ReceiveOptions ropts;
     ropts.cancel = [] { return stop_requested.load(); };
-    ropts.write_behind = false; // a replication is timed until it returns, like btrfs receive
     switch (req.verb) {
     case Verb::List:
         write_all(out_fd, replication::format_listing(paths, replication::local_snapshots(pool, req.volume)));

@@ -36,6 +36,13 @@ bool is_zero(const Uuid& u)
     return true;
 }
 
+// syncfs(2): on btrfs it writes every file's data and commits a transaction.
+void sync_filesystem(int fd, const std::string& what)
+{
+    if (::syncfs(fd) != 0)
+        throw_errno(fmt::format("receive: {}", what));
+}
+
 // The name a stream gives its subvolume becomes an entry of the destination: one plain,
 // visible component (hidden names are ours, for work in progress).
 void check_subvolume_name(std::string_view name)
@@ -209,6 +216,10 @@ void Receiver::finish()
     forget_write_fd();
     behind_.drain(); // no writer left when the subvolume turns read-only
     apply_deferred_flags();
+    // SET_RECEIVED_SUBVOL commits a transaction, but not the data still in memory (delalloc):
+    // without this a power cut right after could leave a read-only, "received" snapshot of
+    // empty files that every later incremental builds on. syncfs writes and commits it first.
+    sync_filesystem(root_.get(), fmt::format("write out the data of '{}'", name_));
     btrfs::set_received_subvol(root_.get(), uuid_, ctransid_, name_);
     btrfs::set_read_only(root_.get(), true, name_);
     // The check btrbk does after progs (which once reported success for failed receives).
@@ -234,6 +245,9 @@ void Receiver::finish()
     r.received_uuid = btrfs::uuid_to_string(uuid_);
     r.parent = parent_name_;
     done_.push_back(std::move(r));
+    // The read-only flag and the final name, committed before the receive says it is done. A
+    // failure here leaves the snapshot in place, and the error names it as kept (done_).
+    sync_filesystem(dest_, fmt::format("commit '{}'", name_));
 }
 
 namespace {
