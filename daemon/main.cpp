@@ -67,6 +67,9 @@ buttervolume::PoolPaths resolve_paths(const std::optional<std::string>& root_opt
         paths.volumes = v;
     if (const char* s = std::getenv("BUTTERVOLUME_SNAPSHOTS_PATH"); s && *s)
         paths.snapshots = s;
+    // Docker needs an absolute Mountpoint, and serve-ssh compares absolute paths.
+    for (auto* p : {&paths.root, &paths.volumes, &paths.snapshots, &paths.config, &paths.state})
+        *p = std::filesystem::absolute(*p).lexically_normal();
     return paths;
 }
 

@@ -16,6 +16,10 @@ TEST_CASE("e2e podman: a volume created, used and removed through Podman lives i
     pm.podman_ok({"run", "--rm", "-v", "pv:/data", "busybox", "sh", "-c", "echo from podman > /data/f"});
     CHECK(read_text(env.volume_path("pv") / "f") == "from podman\n");
     CHECK(pm.podman_ok({"run", "--rm", "-v", "pv:/data:ro", "busybox", "cat", "/data/f"}) == "from podman");
+    // A non-root container user through the closed pool (its folders 0700).
+    pm.podman_ok({"run", "--rm", "-v", "pv:/data", "busybox", "chmod", "1777", "/data"});
+    CHECK(pm.podman_ok({"run", "--rm", "--user", "65534:65534", "-v", "pv:/data", "busybox", "sh", "-c",
+                        "echo nobody > /data/n && cat /data/n"}) == "nobody");
 
     // The 64M limit set through Podman's -o holds inside its container.
     RunResult full = pm.podman({"run", "--rm", "-v", "pv:/data", "busybox", "dd", "if=/dev/urandom", "of=/data/big",

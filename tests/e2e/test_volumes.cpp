@@ -217,3 +217,18 @@ TEST_CASE("e2e volumes: unknown options and bad names give a clear error and lea
     CHECK(tree_listing(env.pool()) == pool_before);
     CHECK_FALSE(fs::exists(env.pool() / "escape"));
 }
+
+TEST_CASE("e2e volumes: a container running as a non-root user uses a volume of the closed pool", "[volumes]")
+{
+    DockerEnv& env = DockerEnv::with_plugin();
+    env.docker_ok({"volume", "create", "-d", "btrfs", "nonroot"});
+    // The pool's folders are closed to other users (0700), yet the volume itself is what the
+    // container sees: a root container opens it up, and user nobody writes and reads there.
+    CHECK((fs::status(env.volume_path("nonroot").parent_path()).permissions() & fs::perms::others_all) ==
+          fs::perms::none);
+    env.docker_ok({"run", "--rm", "-v", "nonroot:/data", "busybox", "chmod", "1777", "/data"});
+    env.docker_ok({"run", "--rm", "--user", "65534:65534", "-v", "nonroot:/data", "busybox", "sh", "-c",
+                   "echo from nobody > /data/mine && cat /data/mine"});
+    CHECK(read_text(env.volume_path("nonroot") / "mine") == "from nobody\n");
+    env.docker_ok({"volume", "rm", "nonroot"});
+}
