@@ -85,6 +85,8 @@ start_dockerd() {
 busybox_tar() {
     img=$(mktemp -d "$D/busybox-rootfs.XXXXXX")
     mkdir -p "$img/bin" "$img/tmp" "$img/etc"
+    # mktemp's 0700 would be the image's /: a container user other than root could run nothing.
+    chmod 0755 "$img" && chmod 1777 "$img/tmp"
     cp "$(command -v busybox)" "$img/bin/busybox"
     for applet in $("$img/bin/busybox" --list); do
         [ "$applet" = busybox ] || ln -s busybox "$img/bin/$applet"
