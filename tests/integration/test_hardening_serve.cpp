@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+// Issue 29's serve-ssh holes through a real sshd and the forced command: rsync's escapes, one
+// snapshot per receive session, deletes of the host's own snapshots, the free-space floor.
+#include "../catch.hpp"
+#include "replication_helpers.hpp"
+#include "stream_files.hpp"
+
+#include <fmt/format.h>
+
+#include <sys/statvfs.h>
+
+using namespace buttervolume;
+using namespace buttervolume::test;
+namespace fs = std::filesystem;
+using Attr = stream::Attr;
+using Cmd = stream::Cmd;
+
+namespace {
+
+const stream::Uuid uuid_1 = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+const stream::Uuid uuid_2 = {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
+const stream::Uuid uuid_3 = {3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3};
+
+// ssh to host running command, its stdin read from the file input.
+RunResult ssh_with_input(const SshHost& host, const std::string& command, const fs::path& input)
+{
+    return run({"sh", "-c",
+                fmt::format("exec ssh -F '{}' -T -o BatchMode=yes {} \"$0\" < '{}'", ssh_client().config().native(),
+                            host.alias(), input.native()),
+                command});
+}
+
+// The ssh command line rsync is told to use (-e) to reach the test hosts.
+std::string rsync_ssh()
+{
+    return fmt::format("ssh -F {} -T -o BatchMode=yes", ssh_client().config().native());
+}
+
+} // namespace
+
+TEST_CASE("hardening: the replication key's rsync reads no arguments from stdin (issue 29 item 1)", "[hardening]")
+{
+    SshHost b("node-h1", KeyMode::ServeSsh);
+    put_file(b.root(), "db", "f", "data");
+    const std::string vol = volume_dir(b.root(), "db").native() + "/";
+    // rsync -s (--secluded-args): the real argument list comes on stdin, written by the key holder.
+    const fs::path written = b.root().parent_path() / "written-by-rsync";
+    const fs::path args = b.root().parent_path() / "args";
+    sh(fmt::format("printf 'rsync\\0--server\\0--sender\\0-r\\0--log-file={}\\0.\\0/etc/hostname\\0\\0' > '{}'",
+                   written.native(), args.native()));
+    for (std::string flags : {"-s", "-se.iLsfxCIvu", "-logDtprsze.iLsfxCIvu"}) {
+        INFO(flags);
+        RunResult r = ssh_with_input(b, fmt::format("rsync --server --sender {} . {}", flags, vol), args);
+        CHECK(r.status != 0);
+        CHECK_THAT(r.err, Catch::Contains("refused"));
+        CHECK(!fs::exists(written));
+    }
+}
+
+TEST_CASE("hardening: the replication key's rsync follows no symlink out of the volume (issue 29 item 1)",
+          "[hardening]")
+{
+    LocalPool a;
+    SshHost b("node-h2", KeyMode::ServeSsh);
+    put_file(b.root(), "db", "f", "data");
+    // What a container can leave in its volume: links to a root-only file and folder of the host.
+    const fs::path outside = b.root().parent_path() / "host-only";
+    sh(fmt::format("mkdir -m 700 '{0}' && printf TOPSECRET > '{0}/key' && chmod 600 '{0}/key' && "
+                   "ln -s '{0}/key' '{1}/leak' && ln -s '{0}' '{1}/leakdir'",
+                   outside.native(), volume_dir(b.root(), "db").native()));
+    const std::string src = fmt::format("{}:{}/", b.alias(), volume_dir(b.root(), "db").native());
+    for (std::string flag : {"-L", "-k", "--copy-unsafe-links", "--copy-dirlinks"}) {
+        INFO(flag);
+        const fs::path dest = a.root().parent_path() / "got";
+        fs::remove_all(dest);
+        fs::create_directories(dest);
+        RunResult r = run({"rsync", "-a", "-z", flag, "-e", rsync_ssh(), "--", src, dest.native() + "/"});
+        CHECK(r.status != 0);
+        CHECK(sh(fmt::format("grep -rl TOPSECRET '{}' || true", dest.native())).empty());
+    }
+    // Our own sync still pulls the volume, links as links.
+    put_file(a.root(), "db", "local", "l");
+    RunResult s = bv(a.root(), {"sync", "--ssh-config", ssh_client().config().native(), "db", b.alias()});
+    INFO(s.out << s.err);
+    CHECK(s.status == 0);
+    const fs::path got = volume_dir(a.root(), "db");
+    CHECK(read_file(got / "f") == "data");
+    CHECK(fs::is_symlink(got / "leak"));
+    CHECK(sh(fmt::format("grep -rl TOPSECRET '{}' || true", got.native())).empty());
+}
