@@ -79,6 +79,7 @@ private:
     Uuid uuid_{};
     std::uint64_t ctransid_ = 0;
     bool incremental_ = false;
+    bool ended_ = false; // its END came; with opts_.one_subvolume, committed at the end of input
     std::string parent_name_;
     btrfs::Uuid parent_uuid_{};
     UniqueFd root_;

@@ -88,3 +88,53 @@ TEST_CASE("hardening: the replication key's rsync follows no symlink out of the 
     CHECK(fs::is_symlink(got / "leak"));
     CHECK(sh(fmt::format("grep -rl TOPSECRET '{}' || true", got.native())).empty());
 }
+
+TEST_CASE("hardening: a failed receive session of several subvolumes leaves none (issue 29 item 2)", "[hardening]")
+{
+    SshHost b("node-h3", KeyMode::ServeSsh);
+    put_file(b.root(), "db", "f", "data");
+    std::string own = take_snapshot(b.root(), "db");
+    const std::string before = snapshot_entries(b.root());
+    const fs::path file = b.root().parent_path() / "multi.stream";
+
+    // The volume's snapshot, another volume's, a name that is no snapshot, then a bad command.
+    StreamBuilder back_to_back;
+    back_to_back.subvol("db@2024-01-01T00:00:00.000000", uuid_1).mkfile("a").write("a", 0, "one");
+    back_to_back.subvol("other@2024-01-01T00:00:00.000000", uuid_2).mkfile("b").write("b", 0, "two");
+    back_to_back.subvol("notasnapshot", uuid_3).mkfile("c").write("../escape", 0, "three").end();
+    // The same as streams each with its END, one after the other (btrfs send of several, or cat).
+    StreamBuilder s1, s2, s3;
+    s1.subvol("db@2024-01-01T00:00:00.000000", uuid_1).mkfile("a").write("a", 0, "one").end();
+    s2.subvol("other@2024-01-01T00:00:00.000000", uuid_2).mkfile("b").write("b", 0, "two").end();
+    s3.subvol("notasnapshot", uuid_3).mkfile("c").write("../escape", 0, "three").end();
+    std::vector<std::uint8_t> concatenated = s1.bytes();
+    for (auto* s : {&s2, &s3}) {
+        auto b2 = s->bytes();
+        concatenated.insert(concatenated.end(), b2.begin(), b2.end());
+    }
+    for (const std::string& command :
+         {std::string("buttervolume serve-ssh receive db"), "btrfs receive " + b.snapshots().native()}) {
+        for (bool with_ends : {false, true}) {
+            INFO(command << (with_ends ? ", streams with END" : ", back to back"));
+            if (with_ends) {
+                FileFd f(file, O_WRONLY | O_CREAT | O_TRUNC);
+                REQUIRE(::write(f.get(), concatenated.data(), concatenated.size()) ==
+                        static_cast<ssize_t>(concatenated.size()));
+            } else {
+                back_to_back.save(file);
+            }
+            RunResult r = ssh_with_input(b, command, file);
+            CHECK(r.status != 0);
+            CHECK(snapshot_entries(b.root()) == before);
+        }
+    }
+    // One good snapshot of the named volume is still received.
+    StreamBuilder good;
+    good.subvol("db@2024-01-02T00:00:00.000000", uuid_1).mkfile("a").write("a", 0, "one").end();
+    good.save(file);
+    RunResult ok = ssh_with_input(b, "buttervolume serve-ssh receive db", file);
+    INFO(ok.err);
+    CHECK(ok.status == 0);
+    CHECK(read_file(b.snapshots() / "db@2024-01-02T00:00:00.000000" / "a") == "one");
+    CHECK(fs::exists(b.snapshots() / own));
+}
