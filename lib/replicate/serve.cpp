@@ -122,10 +122,20 @@ int run_request(Pool& pool, const replication::ServeRequest& req, int in_fd, int
         }
         return 0;
     }
-    case Verb::BtrfsDelete:
+    case Verb::BtrfsDelete: {
+        // A Python sender deletes only what it sent (its fallback after a failed receive): a
+        // snapshot made here has no received UUID and is never the key holder's to delete.
+        auto snap = pool.find_snapshot(req.snapshot);
+        if (!snap)
+            throw NotFound(fmt::format("no snapshot '{}' here", req.snapshot));
+        if (snap->received_uuid.empty())
+            throw InvalidArgument(fmt::format("refusing to delete '{}': it was made on this host, not received; "
+                                              "this key deletes only snapshots sent to this host",
+                                              req.snapshot));
         pool.remove_snapshot(req.snapshot);
         write_all(out_fd, fmt::format("Delete subvolume '{}'\n", (paths.snapshots / req.snapshot).native()));
         return 0;
+    }
     }
     return 1;
 }

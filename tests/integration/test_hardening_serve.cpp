@@ -138,3 +138,29 @@ TEST_CASE("hardening: a failed receive session of several subvolumes leaves none
     CHECK(read_file(b.snapshots() / "db@2024-01-02T00:00:00.000000" / "a") == "one");
     CHECK(fs::exists(b.snapshots() / own));
 }
+
+TEST_CASE("hardening: the Python delete verb deletes only snapshots this host received (issue 29 item 4)",
+          "[hardening]")
+{
+    LocalPool a;
+    SshHost b("node-h4", KeyMode::ServeSsh);
+    put_file(b.root(), "db", "f", "made here");
+    std::string own = take_snapshot(b.root(), "db");
+    const std::string snaps = b.snapshots().native() + "/";
+    for (std::string suffix : {"", " || true"}) {
+        RunResult r = ssh_to(b, fmt::format("btrfs subvolume delete {}{}{}", snaps, own, suffix));
+        INFO(r.err);
+        CHECK(r.status != 0);
+        CHECK_THAT(r.err, Catch::Contains("not received"));
+        CHECK(fs::exists(b.snapshots() / own));
+    }
+    // A snapshot sent to it by another host is still the sender's to delete.
+    put_file(a.root(), "db", "f", "sent");
+    std::string sent = take_snapshot(a.root(), "db");
+    REQUIRE(send_to(a.root(), b.alias(), sent).status == 0);
+    REQUIRE(fs::exists(b.snapshots() / sent));
+    RunResult del = ssh_to(b, fmt::format("btrfs subvolume delete {}{} || true", snaps, sent));
+    INFO(del.err);
+    CHECK(del.status == 0);
+    CHECK(!fs::exists(b.snapshots() / sent));
+}
