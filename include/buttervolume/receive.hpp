@@ -31,6 +31,10 @@ struct BV_EXPORT ReceiveOptions {
     /// stream after its END) is refused and nothing is kept, as the one subvolume is committed
     /// only once the input has ended.
     bool one_subvolume = false;
+    /// Stop the receive (Error with ENOSPC; nothing is left behind) before what it writes would
+    /// take the destination's free space under this percentage of its filesystem; 0: no floor.
+    /// Data written and space fallocated count; sparse sizes, holes and clones allocate nothing.
+    double min_free_percent = 0;
 };
 
 /// One subvolume received.

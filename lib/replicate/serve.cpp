@@ -10,6 +10,7 @@
 #include <buttervolume/error.hpp>
 #include <buttervolume/replication.hpp>
 #include <buttervolume/send.hpp>
+#include <buttervolume/settings.hpp>
 
 #include <fmt/chrono.h>
 
@@ -76,6 +77,9 @@ int run_request(Pool& pool, const replication::ServeRequest& req, int in_fd, int
     ReceiveOptions ropts;
     ropts.cancel = [] { return stop_requested.load(); };
     ropts.write_behind = false; // a replication is timed until it returns, like btrfs receive
+    // The floor snapshot jobs keep (MIN_FREE): a few bytes of stream can ask for gigabytes.
+    if (req.verb == Verb::Receive || req.verb == Verb::BtrfsReceive)
+        ropts.min_free_percent = load_settings(paths).min_free_percent;
     switch (req.verb) {
     case Verb::List:
         write_all(out_fd, replication::format_listing(paths, replication::local_snapshots(pool, req.volume)));

@@ -205,6 +205,7 @@ void Receiver::begin(const Command& c, bool snapshot)
     parent_name_ = parent ? parent->name : std::string();
     parent_uuid_ = parent ? parent->info.uuid : btrfs::Uuid{};
     root_ = sub_->open();
+    space_ = opts_.min_free_percent > 0 ? SpaceBudget(dest_, dest_shown_, opts_.min_free_percent) : SpaceBudget();
     // Held until finish or abandon: tells remove_stale_receives this one is alive.
     ::flock(root_.get(), LOCK_EX | LOCK_NB);
     dir_.emplace(root_.get(), name_);

@@ -164,3 +164,39 @@ TEST_CASE("hardening: the Python delete verb deletes only snapshots this host re
     CHECK(del.status == 0);
     CHECK(!fs::exists(b.snapshots() / sent));
 }
+
+TEST_CASE("hardening: a receive stops at the free-space floor and leaves nothing (issue 29, also noticed)",
+          "[hardening]")
+{
+    SshHost b("node-h5", KeyMode::ServeSsh);
+    put_file(b.root(), "db", "f", "data");
+    const std::string before = snapshot_entries(b.root());
+    struct statvfs st {};
+    REQUIRE(::statvfs(b.root().c_str(), &st) == 0);
+    const std::uint64_t total = std::uint64_t(st.f_blocks) * st.f_frsize;
+    const std::uint64_t avail = std::uint64_t(st.f_bavail) * st.f_frsize;
+    // A stream of a few bytes that allocates all but 2% of the pool: under the default 5% floor.
+    const std::uint64_t size = (avail - total / 50) & ~std::uint64_t(0xfffff);
+    const fs::path file = b.root().parent_path() / "big.stream";
+    StreamBuilder big(2);
+    big.subvol("db@2024-01-01T00:00:00.000000", uuid_1).mkfile("big");
+    big.cmd(Cmd::Fallocate).str(Attr::Path, "big").u32(Attr::FallocateMode, 0).u64(Attr::FileOffset, 0).u64(Attr::Size,
+                                                                                                          size);
+    big.end().save(file);
+    CHECK(fs::file_size(file) < 200);
+    RunResult r = ssh_with_input(b, "buttervolume serve-ssh receive db", file);
+    INFO(r.err);
+    CHECK(r.status != 0);
+    CHECK_THAT(r.err, Catch::Contains("floor"));
+    CHECK(snapshot_entries(b.root()) == before);
+
+    // Sizes that allocate nothing are no reason to refuse: a sparse 1 TiB file, a far offset.
+    StreamBuilder sparse;
+    sparse.subvol("db@2024-01-02T00:00:00.000000", uuid_2).mkfile("sparse");
+    sparse.cmd(Cmd::Truncate).str(Attr::Path, "sparse").u64(Attr::Size, 1ULL << 40);
+    sparse.write("sparse", (1ULL << 40) - 5, "tail").end().save(file);
+    RunResult ok = ssh_with_input(b, "buttervolume serve-ssh receive db", file);
+    INFO(ok.err);
+    CHECK(ok.status == 0);
+    CHECK(fs::file_size(b.snapshots() / "db@2024-01-02T00:00:00.000000" / "sparse") == (1ULL << 40));
+}
