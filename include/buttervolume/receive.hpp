@@ -27,6 +27,14 @@ struct BV_EXPORT ReceiveOptions {
     /// later (its final commit waits for the write-out in flight). Replication over ssh turns it
     /// off: there the time until the command returns is what is compared (BENCHMARKS.md).
     bool write_behind = true;
+    /// Accept exactly one subvolume: a stream that goes on after it (a second subvolume, another
+    /// stream after its END) is refused and nothing is kept, as the one subvolume is committed
+    /// only once the input has ended.
+    bool one_subvolume = false;
+    /// Stop the receive (Error with ENOSPC; nothing is left behind) before what it writes would
+    /// take the destination's free space under this percentage of its filesystem; 0: no floor.
+    /// Data written and space fallocated count; sparse sizes, holes and clones allocate nothing.
+    double min_free_percent = 0;
 };
 
 /// One subvolume received.

@@ -2,11 +2,10 @@
 // Pool statistics for monitoring: counts kept per folder, free space from statvfs; no lock, no write.
 #include "pool/pool_impl.hpp"
 
+#include "base/free_space.hpp"
 #include "base/sys.hpp"
 
 #include <fmt/format.h>
-
-#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <future>
@@ -32,11 +31,9 @@ PoolStatistics Pool::statistics() const
     s.volumes = p.volumes.count();
     s.snapshots = snapshots.valid() ? snapshots.get() : p.snapshots.total();
     s.mounts = p.mounts.total_all();
-    struct statvfs vfs;
-    if (::fstatvfs(p.layout.volumes().fd(), &vfs) != 0)
-        throw_errno(fmt::format("statvfs {}", p.layout.volumes().path().native()));
-    s.fs_size_bytes = std::uint64_t(vfs.f_blocks) * vfs.f_frsize;
-    s.fs_free_bytes = std::uint64_t(vfs.f_bavail) * vfs.f_frsize;
+    FreeSpace space = free_space(p.layout.volumes().fd(), p.layout.volumes().path().native());
+    s.fs_size_bytes = space.size_bytes;
+    s.fs_free_bytes = space.avail_bytes;
     s.quotas = p.quota.enabled();
     return s;
 }

@@ -29,8 +29,9 @@ struct GuardedReceive {
 /// volume's lock), then receives the whole stream with Pool::receive (which commits it under
 /// the volume's lock and counts it). A name that exists
 /// with the same received UUID is success (present); with other content, AlreadyExists.
-/// A stream holding more than one subvolume is refused (the extra ones are deleted).
-/// Throws InvalidArgument (not a snapshot name), AlreadyExists, StreamError, Error.
+/// A stream holding more than one subvolume is refused and nothing of it is kept.
+/// Throws InvalidArgument (not a snapshot name), AlreadyExists, StreamError, Error (ENOSPC at
+/// opts.min_free_percent).
 GuardedReceive receive_one_snapshot(Pool& pool, int in_fd,
                                     const std::function<void(const SnapshotName&)>& check,
                                     const ReceiveOptions& opts = {});

@@ -8,6 +8,7 @@
 #include "session.hpp"
 
 #include <buttervolume/error.hpp>
+#include <buttervolume/settings.hpp>
 #include <buttervolume/names.hpp>
 #include <buttervolume/replication.hpp>
 
@@ -64,6 +65,7 @@ PullResult pull(Pool& pool, std::string_view volume, const Remote& remote, const
                                     Stdio::Pipe, Stdio::Pipe);
         ReceiveOptions ro;
         ro.progress = progress;
+        ro.min_free_percent = load_settings(pool.paths()).min_free_percent; // as serve-ssh's receive
         try {
             auto got = replication::receive_one_snapshot(
                 pool, ssh.stdout_fd(),

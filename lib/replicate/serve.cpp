@@ -10,6 +10,7 @@
 #include <buttervolume/error.hpp>
 #include <buttervolume/replication.hpp>
 #include <buttervolume/send.hpp>
+#include <buttervolume/settings.hpp>
 
 #include <fmt/chrono.h>
 
@@ -75,6 +76,9 @@ int run_request(Pool& pool, const replication::ServeRequest& req, int in_fd, int
     const PoolPaths& paths = pool.paths();
     ReceiveOptions ropts;
     ropts.cancel = [] { return stop_requested.load(); };
+    // The floor snapshot jobs keep (MIN_FREE): a few bytes of stream can ask for gigabytes.
+    if (req.verb == Verb::Receive || req.verb == Verb::BtrfsReceive)
+        ropts.min_free_percent = load_settings(paths).min_free_percent;
     switch (req.verb) {
     case Verb::List:
         write_all(out_fd, replication::format_listing(paths, replication::local_snapshots(pool, req.volume)));
@@ -121,10 +125,20 @@ int run_request(Pool& pool, const replication::ServeRequest& req, int in_fd, int
         }
         return 0;
     }
-    case Verb::BtrfsDelete:
+    case Verb::BtrfsDelete: {
+        // A Python sender deletes only what it sent (its fallback after a failed receive): a
+        // snapshot made here has no received UUID and is never the key holder's to delete.
+        auto snap = pool.find_snapshot(req.snapshot);
+        if (!snap)
+            throw NotFound(fmt::format("no snapshot '{}' here", req.snapshot));
+        if (snap->received_uuid.empty())
+            throw InvalidArgument(fmt::format("refusing to delete '{}': it was made on this host, not received; "
+                                              "this key deletes only snapshots sent to this host",
+                                              req.snapshot));
         pool.remove_snapshot(req.snapshot);
         write_all(out_fd, fmt::format("Delete subvolume '{}'\n", (paths.snapshots / req.snapshot).native()));
         return 0;
+    }
     }
     return 1;
 }

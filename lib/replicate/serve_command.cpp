@@ -106,35 +106,68 @@ ServeRequest parse_own(const std::vector<std::string>& w)
                        shown(verb)));
 }
 
-ServeRequest parse_rsync(std::vector<std::string> w, const PoolPaths& paths)
+// The flag letters of the one cluster our own `sync` (rsync -a -z, rsync 3.1 to 3.5) makes the
+// far end run: "-logDtprze.iLsfxCIvu". Each only says what to send about a file (-l: a symlink as
+// a symlink, never its target), none names a path, follows a link, reads arguments or deletes.
+constexpr std::string_view sync_flags = "logDtprz";
+
+// Why a flag letter outside sync_flags is refused, for the letters an attacker reaches for.
+std::string why_not(char f)
 {
-    // What `rsync -a -z ... host:<path>/ <dest>` runs on the far end. Only single-dash flag
-    // clusters: the long options that make a sender write (--remove-source-files, --log-file,
-    // --write-batch, --files-from...) are all refused that way.
-    if (w.size() < 6 || w[1] != "--server" || w[2] != "--sender")
-        refuse("only the rsync sender (rsync --server --sender) is allowed");
-    std::size_t i = 3;
-    for (; i < w.size() && w[i] != "."; ++i) {
-        const auto& f = w[i];
-        bool ok = f.size() >= 2 && f[0] == '-' && f[1] != '-';
-        for (std::size_t k = 1; ok && k < f.size(); ++k)
-            ok = (f[k] >= 'a' && f[k] <= 'z') || (f[k] >= 'A' && f[k] <= 'Z') || f[k] == '.';
-        if (!ok)
-            refuse(fmt::format("rsync option '{}' is not allowed", shown(f)));
+    switch (f) {
+    case 's': return "it reads a new argument list from stdin (--secluded-args)";
+    case 'L': case 'k': return "it follows symlinks out of the volume";
+    case 'M': case 'T': case 'f': case 'B': case 'F': return "it takes an argument";
+    default: return "sync does not use it";
     }
-    if (i + 2 != w.size())
-        refuse("rsync: exactly one source path is allowed");
-    auto p = normal_path(w[i + 1]);
+}
+
+// One cluster as rsync's popt reads it: letters are flags until 'e', whose argument is the rest
+// of the cluster; in server mode that argument is the client's capability string (".iLsfxCIvu":
+// protocol features, not flags), so its letters are never read as options.
+void check_flag_cluster(const std::string& f)
+{
+    if (f.size() < 2 || f[0] != '-' || f[1] == '-')
+        refuse(fmt::format("rsync option '{}' is not allowed: only the flags sync sends (-{}e<capabilities>)",
+                           shown(f), sync_flags));
+    for (std::size_t k = 1; k < f.size(); ++k) {
+        if (f[k] == 'e') {
+            std::string_view caps = std::string_view(f).substr(k + 1);
+            // An empty one would make popt take the next word ("." and then the path) as -e's.
+            bool ok = !caps.empty();
+            for (char c : caps)
+                ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.');
+            if (!ok)
+                refuse(fmt::format("rsync option '{}': '{}' is not a capability string", shown(f), shown(caps)));
+            return;
+        }
+        if (sync_flags.find(f[k]) == std::string_view::npos)
+            refuse(fmt::format("rsync flag '-{}' in '{}' is not allowed: {}", shown(std::string(1, f[k])), shown(f),
+                               why_not(f[k])));
+    }
+}
+
+ServeRequest parse_rsync(const std::vector<std::string>& w, const PoolPaths& paths)
+{
+    // Exactly what `rsync -a -z ... host:<volumes>/<v>/ <dest>` runs on the far end: the sender,
+    // one flag cluster, the "." rsync puts before the paths, one volume. Long options are all
+    // refused: --remove-source-files, --log-file, --files-from, --copy-unsafe-links...
+    if (w.size() != 6 || w[1] != "--server" || w[2] != "--sender" || w[4] != ".")
+        refuse(fmt::format("only the rsync sender of sync is allowed: rsync --server --sender -{}e<capabilities> . "
+                           "{}/<volume>/",
+                           sync_flags, normal_dir(paths.volumes)));
+    check_flag_cluster(w[3]);
+    auto p = normal_path(w[5]);
     std::string vols = normal_dir(paths.volumes);
     if (!p || !p->starts_with(vols + "/"))
-        refuse(fmt::format("rsync: '{}' is not a volume of this pool", shown(w[i + 1])));
+        refuse(fmt::format("rsync: '{}' is not a volume of this pool", shown(w[5])));
     std::string vol = p->substr(vols.size() + 1);
     check_volume_name(vol);
     ServeRequest r;
     r.verb = Verb::Rsync;
     r.volume = vol;
-    w[i + 1] = (paths.volumes / vol).native() + "/";
-    r.argv = std::move(w);
+    // Rebuilt from what was checked, never the words as given.
+    r.argv = {"rsync", "--server", "--sender", w[3], ".", (paths.volumes / vol).native() + "/"};
     return r;
 }
 
@@ -197,7 +230,7 @@ ServeRequest parse_serve_command(std::string_view command, const PoolPaths& path
     if (w[0] == "list" || w[0] == "receive" || w[0] == "send")
         return parse_own(w);
     if (w[0] == "rsync")
-        return parse_rsync(std::move(w), paths);
+        return parse_rsync(w, paths);
     if (w[0] == "btrfs")
         return parse_btrfs(w, or_true, paths);
     refuse(fmt::format("command '{}' is not allowed", shown(w[0])));

@@ -15,7 +15,7 @@ enum class Verb {
     List,         ///< buttervolume serve-ssh list VOLUME
     Receive,      ///< buttervolume serve-ssh receive VOLUME (listing first, then one stream)
     Send,         ///< buttervolume serve-ssh send SNAPSHOT [PARENT]
-    Rsync,        ///< rsync --server --sender FLAGS . <volumes>/<volume>/ (sync's other end)
+    Rsync,        ///< rsync --server --sender -logDtprze<caps> . <volumes>/<volume>/ (sync's other end)
     BtrfsReceive, ///< btrfs receive <snapshots>  (a Python 3.13 sender)
     BtrfsDelete,  ///< btrfs subvolume delete <snapshots>/<volume>@<ts> [|| true]  (its fallback)
 };
@@ -25,7 +25,7 @@ struct ServeRequest {
     std::string volume;
     std::string snapshot;
     std::optional<std::string> parent;
-    /// For Rsync: the argv to run, the path replaced by the checked one.
+    /// For Rsync: the argv to run, rebuilt from the checked flags and path.
     std::vector<std::string> argv;
 };
 
@@ -34,7 +34,8 @@ std::string shown(std::string_view s);
 
 /// Parses command against paths. Throws InvalidArgument with the reason for anything else:
 /// an empty command (a shell), a character outside the allowed set, another program, a path
-/// outside the pool, a name that is not "<volume>@<timestamp>".
+/// outside the pool, a name that is not "<volume>@<timestamp>", an rsync flag that sync does not
+/// send (-s reading arguments from stdin, -L or -k following links, any long option).
 ServeRequest parse_serve_command(std::string_view command, const PoolPaths& paths);
 
 } // namespace buttervolume::replication

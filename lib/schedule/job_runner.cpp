@@ -2,14 +2,14 @@
 // run_job: snapshot (skipping an unchanged volume), purge, snapshot+purge, replicate, synchronize.
 #include "schedule/job_runner.hpp"
 
+#include "base/free_space.hpp"
+
 #include <buttervolume/error.hpp>
 #include <buttervolume/pool.hpp>
 #include <buttervolume/replication.hpp>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-
-#include <sys/statvfs.h>
 
 #include <cerrno>
 #include <cstring>
@@ -23,13 +23,8 @@ void check_free_space(const Pool& pool, double min_percent)
 {
     if (min_percent <= 0)
         return;
-    struct statvfs st{};
     const auto& root = pool.paths().root;
-    if (::statvfs(root.c_str(), &st) < 0)
-        throw Error(errno, fmt::format("free space of '{}': {}", root.native(), std::strerror(errno)));
-    if (st.f_blocks == 0)
-        return;
-    double free_percent = 100.0 * static_cast<double>(st.f_bavail) / static_cast<double>(st.f_blocks);
+    double free_percent = free_space(root).percent();
     if (free_percent < min_percent)
         throw Error(ENOSPC, fmt::format("only {:.1f}% free on '{}', below the {:g}% floor (MIN_FREE): nothing written",
                                         free_percent, root.native(), min_percent));

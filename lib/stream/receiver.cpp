@@ -73,6 +73,7 @@ void Receiver::abandon() noexcept
     if (!active_)
         return;
     active_ = false;
+    ended_ = false;
     behind_.discard();
     wfd_.reset();
     behind_.drain();
@@ -182,8 +183,14 @@ Receiver::Found Receiver::find_subvolume(const Uuid& uuid, std::uint64_t ctransi
 
 void Receiver::begin(const Command& c, bool snapshot)
 {
-    finish();
     std::string name(c.string(Attr::Path));
+    // Before finish(): the one subvolume before this one is not committed either.
+    if (opts_.one_subvolume && (active_ || !done_.empty()))
+        throw StreamError(fmt::format("send stream: a second subvolume '{}' at offset {}: one snapshot per receive, "
+                                      "nothing kept",
+                                      printable(name, 255), c.offset()),
+                          EPERM);
+    finish();
     check_subvolume_name(name);
     uuid_ = c.uuid(Attr::Uuid);
     ctransid_ = c.u64(Attr::Ctransid);
@@ -199,11 +206,13 @@ void Receiver::begin(const Command& c, bool snapshot)
         sub_.emplace(btrfs::NewSubvolume::create(dest_, tmp, tmp, false));
     }
     active_ = true;
+    ended_ = false;
     name_ = name;
     incremental_ = snapshot;
     parent_name_ = parent ? parent->name : std::string();
     parent_uuid_ = parent ? parent->info.uuid : btrfs::Uuid{};
     root_ = sub_->open();
+    space_ = opts_.min_free_percent > 0 ? SpaceBudget(dest_, dest_shown_, opts_.min_free_percent) : SpaceBudget();
     // Held until finish or abandon: tells remove_stale_receives this one is alive.
     ::flock(root_.get(), LOCK_EX | LOCK_NB);
     dir_.emplace(root_.get(), name_);
@@ -235,6 +244,7 @@ void Receiver::finish()
     (target_ ? *target_ : plain).commit(*sub_, name_, fmt::format("cannot receive '{}' into '{}'", name_, dest_shown_));
     sub_.reset();
     active_ = false;
+    ended_ = false;
     dir_.reset();
     root_.reset();
     scanned_ = false; // the new subvolume may serve as a parent of the next stream
@@ -302,8 +312,18 @@ std::vector<ReceivedSnapshot> Receiver::run_all(StreamReader& reader)
         switch (c.cmd()) {
         case Cmd::Subvol: begin(c, false); break;
         case Cmd::Snapshot: begin(c, true); break;
-        case Cmd::End: finish(); break;
+        case Cmd::End:
+            if (opts_.one_subvolume && active_)
+                ended_ = true;
+            else
+                finish();
+            break;
         default:
+            if (ended_)
+                throw StreamError(fmt::format("send stream: {} command at offset {} after the END of '{}': one "
+                                              "snapshot per receive, nothing kept",
+                                              command_name(c.type()), c.offset(), printable(name_, 255)),
+                                  EPERM);
             if (!active_)
                 throw StreamError(fmt::format("send stream: {} command at offset {} before any subvol or snapshot "
                                               "command",
@@ -320,6 +340,8 @@ std::vector<ReceivedSnapshot> Receiver::run_all(StreamReader& reader)
             }
         }
     }
+    if (ended_)
+        finish();
     if (active_)
         throw StreamError(fmt::format("send stream ended at offset {} without an END command: truncated",
                                       reader.position()));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "../btrfs/subvolume.hpp"
+#include "../base/free_space.hpp"
 #include "../base/unique_fd.hpp"
 #include "confined_dir.hpp"
 #include "protocol.hpp"
@@ -63,6 +64,7 @@ private:
     void fileattr(const Command& c);
     void enable_verity(const Command& c);
     void apply_deferred_flags();
+    void charge_space(const Command& c, std::string_view path, std::uint64_t bytes); // min_free_percent
     [[noreturn]] void fail(const Command& c, std::string_view path, int err) const;
 
     int dest_;
@@ -79,6 +81,8 @@ private:
     Uuid uuid_{};
     std::uint64_t ctransid_ = 0;
     bool incremental_ = false;
+    bool ended_ = false; // its END came; with opts_.one_subvolume, committed at the end of input
+    SpaceBudget space_;  // what it may allocate above opts_.min_free_percent
     std::string parent_name_;
     btrfs::Uuid parent_uuid_{};
     UniqueFd root_;
