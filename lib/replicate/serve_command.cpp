@@ -107,9 +107,10 @@ ServeRequest parse_own(const std::vector<std::string>& w)
 }
 
 // The flag letters of the one cluster our own `sync` (rsync -a -z, rsync 3.1 to 3.5) makes the
-// far end run: "-logDtprze.iLsfxCIvu". Each only says what to send about a file (-l: a symlink as
-// a symlink, never its target), none names a path, follows a link, reads arguments or deletes.
-constexpr std::string_view sync_flags = "logDtprz";
+// far end run: "-logDtprze.iLsfxCIvu", and the Python project's (rsync -avzrhP) adds -v. Each
+// only says what to send about a file (-l: a symlink as a symlink, never its target) or how much
+// to log; none names a path, follows a link, reads arguments or deletes.
+constexpr std::string_view sync_flags = "vlogDtprz";
 
 // Why a flag letter outside sync_flags is refused, for the letters an attacker reaches for.
 std::string why_not(char f)

@@ -45,7 +45,9 @@ SyncResult sync_one(const Pool& pool, std::string_view volume, const Remote& rem
     std::string e;
     for (const auto& a : ssh)
         e += (e.empty() ? "" : " ") + rsync_quote(a);
-    std::vector<std::string> argv{"rsync", "-a", "-z", "-h", "-e", e, "--",
+    // --no-protect-args: an RSYNC_PROTECT_ARGS in the environment would add -s, which the far
+    // end's serve-ssh refuses (it lets the key holder send a new argument list).
+    std::vector<std::string> argv{"rsync", "-a", "-z", "-h", "--no-protect-args", "-e", e, "--",
                                   fmt::format("{}:{}/", remote.host, (remote_volumes / std::string(volume)).native()),
                                   pool.volume_path(volume).native() + "/"};
     ChildProcess rsync(argv, Stdio::Null, Stdio::Null, Stdio::Pipe);

@@ -156,6 +156,16 @@ TEST_CASE("replication: sync pulls files into the live volume after a safety sna
     std::string safety = r.out.substr(start, r.out.find('"', start) - start);
     CHECK(read_file(a.root() / "snapshots" / safety / "shared.txt") == "local version");
 
+    SECTION("a Python node's sync (rsync -v -r -a -z -h -P) pulls through the same key")
+    {
+        fs::path dest = a.root() / "python-dest";
+        RunResult py = run({"rsync", "-v", "-r", "-a", "-z", "-h", "-P", "-e",
+                            "ssh -F " + ssh_client().config().native(),
+                            b.alias() + ":" + volume_dir(b.root(), "files").native() + "/", dest.native()});
+        INFO(py.out << py.err);
+        CHECK(py.status == 0);
+        CHECK(read_file(dest / "remote-only.txt") == "r");
+    }
     SECTION("an unreachable host fails on its own line")
     {
         RunResult bad = bv(a.root(), {"sync", "--ssh-config", ssh_client().config().native(), "files", "127.0.0.1:1",
