@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The elastic task queue: a deque of jobs and threads started on demand.
-#include "plugin/task_queue.hpp"
+#include "http/task_queue.hpp"
 
-namespace buttervolume::plugin {
+namespace buttervolume::http {
 
 void ElasticTaskQueue::enqueue(std::function<void()> fn)
 {
@@ -53,4 +53,4 @@ void ElasticTaskQueue::work()
     }
 }
 
-} // namespace buttervolume::plugin
+} // namespace buttervolume::http
