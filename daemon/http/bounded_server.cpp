@@ -11,6 +11,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -97,8 +98,11 @@ void BoundedServer::halt()
     [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
 }
 
-bool BoundedServer::serve(int listening_fd)
+bool BoundedServer::serve(int listening_fd, bool owned)
 {
+    // Named, so that a tool tracing the server's threads (tests/fault) can tell it from the
+    // workers: it waits in poll(2), not in accept(2) as httplib's loop did.
+    ::pthread_setname_np(::pthread_self(), "bv-accept");
     table_.start();
     bool clean = true;
     {
@@ -118,6 +122,12 @@ bool BoundedServer::serve(int listening_fd)
             }
             if (!(fds[0].revents & POLLIN))
                 continue;
+            // At the limit with nothing to cut, the next connection waits in the kernel's backlog
+            // (it costs no descriptor there) until one closes, rather than being refused.
+            if (!table_.make_space(limits_.max_connections)) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                continue;
+            }
             int fd = ::accept4(listening_fd, nullptr, nullptr, SOCK_CLOEXEC);
             if (fd < 0 && exhausted(errno)) {
                 // Other parts of the daemon hold descriptors too; wait for one to close, and
@@ -137,16 +147,14 @@ bool BoundedServer::serve(int listening_fd)
                 break;
             }
             out_of_fds = false;
-            if (!table_.make_space(limits_.max_connections)) {
-                ::close(fd);
-                continue;
-            }
             auto* conn = table_.open(fd, false);
             queue.enqueue([this, conn, fd] {
                 table_.attach(conn);
                 serve_connection(conn, fd);
             });
         }
+        if (owned)
+            ::close(listening_fd);
         // Connections accepted before the stop are still served (the table cuts the idle
         // ones): the queue's shutdown runs every job left.
         table_.stop();

@@ -62,10 +62,12 @@ public:
     /// Throws Error naming the address when it cannot (in use, not an address of this host).
     int bind_tcp(const std::string& host, int port);
 
-    /// Accepts on listening_fd (not closed here) and serves until halt(); then lets the requests
-    /// being handled finish and returns once every connection is closed. False when accepting
-    /// failed otherwise (the listening socket is broken).
-    bool serve(int listening_fd);
+    /// Accepts on listening_fd and serves until halt(); then lets the requests being handled
+    /// finish and returns once every connection is closed. owned: listening_fd is closed as soon
+    /// as accepting ends, so that a client connecting then is refused, not left unanswered (the
+    /// caller must not close it); otherwise (a socket systemd passed, which must keep
+    /// listening) the caller closes its copy. False when accepting failed otherwise.
+    bool serve(int listening_fd, bool owned);
     /// Makes serve() stop accepting and return; idle and slow connections are cut (within
     /// the stop grace). Safe from any thread, before serve() too.
     void halt();

@@ -6,11 +6,11 @@
 
 namespace buttervolume::http {
 
-void HttpServerComponent::serve(BoundedServer& svr, int listening_fd)
+void HttpServerComponent::serve(BoundedServer& svr, int listening_fd, bool owned)
 {
     svr_ = &svr;
-    thread_ = std::thread([this, listening_fd] {
-        clean_ = svr_->serve(listening_fd);
+    thread_ = std::thread([this, listening_fd, owned] {
+        clean_ = svr_->serve(listening_fd, owned);
         serve_returned_ = true;
     });
 }

@@ -21,16 +21,16 @@ public:
     bool ended() const final;
 
 protected:
-    /// Runs svr.serve(listening_fd) on the component's thread: the last step of start(). svr
-    /// belongs to the derived class and must live until join() returned.
-    void serve(BoundedServer& svr, int listening_fd);
+    /// Runs svr.serve(listening_fd, owned) on the component's thread: the last step of
+    /// start(). svr belongs to the derived class and must live until join() returned.
+    void serve(BoundedServer& svr, int listening_fd, bool owned);
     /// Stops and joins when still serving. For the destructor of the derived class: the base
     /// destructor runs after the server it serves is gone.
     void shut_down();
 
 private:
-    /// What join() does once the accept loop's thread ended: releases what start() took (the
-    /// listening socket), and logs the failure unless stopped. clean: what serve() returned.
+    /// What join() does once the accept loop's thread ended: releases what start() took, and logs the failure unless
+    /// stopped. clean: what serve() returned.
     virtual void release(bool stopped, bool clean) = 0;
 
     BoundedServer* svr_ = nullptr;

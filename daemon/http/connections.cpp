@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -182,6 +183,35 @@ void ConnectionTable::relieve_locked(std::vector<std::string>& lines)
     }
 }
 
+// The connection a new one replaces: the one waiting longest that has sent nothing (an idle
+// connection, or one queued for a thread with no request in its socket), else the one reading
+// its request longest if past yield_after (a slow one). Never a queued request that has
+// arrived whole or is arriving: under a flood of idle connections, a scrape that came before
+// them must not be what gives way.
+ConnectionTable::Connection* ConnectionTable::victim_locked(Clock::time_point now)
+{
+    std::vector<const Connection*> has_bytes;
+    for (;;) {
+        Connection* oldest = nullptr;
+        for (auto& c : open_)
+            if (!c.cut && c.phase == ConnectionPhase::Waiting && (!oldest || c.since < oldest->since) &&
+                std::find(has_bytes.begin(), has_bytes.end(), &c) == has_bytes.end())
+                oldest = &c;
+        if (!oldest)
+            break;
+        int pending = 0;
+        if (::ioctl(oldest->fd, FIONREAD, &pending) < 0 || pending == 0)
+            return oldest;
+        has_bytes.push_back(oldest);
+    }
+    Connection* slowest = nullptr;
+    for (auto& c : open_)
+        if (!c.cut && c.phase == ConnectionPhase::Reading && now - c.since >= limits_.yield_after &&
+            (!slowest || c.since < slowest->since))
+            slowest = &c;
+    return slowest;
+}
+
 bool ConnectionTable::make_space(std::size_t max)
 {
     std::string line;
@@ -190,21 +220,16 @@ bool ConnectionTable::make_space(std::size_t max)
         std::lock_guard lock(mutex_);
         if (open_.size() - cut_total_ < max)
             return true;
-        Connection* oldest = nullptr;
-        if (open_.size() < 2 * max)
-            for (auto& c : open_)
-                if (!c.cut && (c.phase == ConnectionPhase::Waiting || c.phase == ConnectionPhase::Reading) &&
-                    (!oldest || c.since < oldest->since))
-                    oldest = &c;
-        if (oldest)
-            cut_locked(*oldest);
-        ok = oldest != nullptr;
+        auto now = Clock::now();
+        Connection* victim = open_.size() < 2 * max ? victim_locked(now) : nullptr;
+        if (victim)
+            cut_locked(*victim);
+        ok = victim != nullptr;
         ++space_cuts_;
         // A flood makes one of these per connection: one line a second says it all.
-        auto now = Clock::now();
         if (now - space_logged_ >= std::chrono::seconds(1)) {
             line = fmt::format("{}s at the limit of {} open: {} new ones since the last report closed an older idle "
-                               "or slow one (or were refused when none could be closed)",
+                               "or slow one (or waited for one to close)",
                                limits_.what, max, space_cuts_);
             space_cuts_ = 0;
             space_logged_ = now;

@@ -78,10 +78,11 @@ public:
     /// count as a thread coming free). Returns how many it cut.
     std::size_t make_room(std::size_t waiting);
 
-    /// Before a new connection is opened: true when it may be, keeping at most max connections
-    /// that are not cut. At max, cuts the one that has waited or read longest (its socket closes
-    /// when its thread gets to it), and refuses (false) when none can be cut or 2 * max sockets
-    /// are still open: a flood of idle connections can never take the daemon's descriptors.
+    /// Before a new connection is accepted: true when it may be, keeping at most max connections
+    /// that are not cut. At max, cuts the one that has waited longest having sent nothing, else
+    /// the one reading its request longest (its socket closes when its thread gets to it); false
+    /// (do not accept yet) when none can be cut or 2 * max sockets are still open: a flood of
+    /// idle connections can never take the daemon's descriptors.
     bool make_space(std::size_t max);
 
     /// The daemon stops: connections kept alive after a reply are cut now, those still sending
@@ -94,6 +95,7 @@ public:
 
 private:
     void cut_locked(Connection& c);
+    Connection* victim_locked(std::chrono::steady_clock::time_point now);
     void relieve_locked(std::vector<std::string>& lines);
     void update_deadline_locked(Connection& c);
     void watch();

@@ -11,8 +11,6 @@
 
 #include <httplib.h>
 
-#include <unistd.h>
-
 #include <charconv>
 
 namespace buttervolume::metrics {
@@ -122,12 +120,11 @@ void MetricsListener::start()
     }
     common::log_line(common::LogLevel::Info,
                      fmt::format("serving metrics on http://{}:{}/metrics", s.address.host, s.address.port));
-    serve(s.svr, s.fd);
+    serve(s.svr, s.fd, true);
 }
 
 void MetricsListener::release(bool stopped, bool)
 {
-    ::close(state_->fd);
     if (!stopped)
         common::log_line(common::LogLevel::Error, "metrics: the listener stopped accepting; exiting");
 }

@@ -250,15 +250,16 @@ void PluginServer::start()
     configure(s.svr, s.pool, s.options.metrics);
     common::log_line(LogLevel::Info, fmt::format("serving pool {} on {}{}", s.pool.paths().root.native(),
                                                  s.sock->shown.native(), s.from_systemd ? " (from systemd)" : ""));
-    serve(s.svr, s.sock->fd);
+    serve(s.svr, s.sock->fd, !s.from_systemd);
 }
 
 void PluginServer::release(bool stopped, bool clean)
 {
     State& s = *state_;
-    // Closed, never shut down: for a socket systemd passed this is our copy only, and systemd
-    // keeps listening and starts us on the next connection.
-    ::close(s.sock->fd);
+    // Our copy only, never shut down: systemd keeps listening and starts us on the next
+    // connection. A socket we bound was closed when accepting ended.
+    if (s.from_systemd)
+        ::close(s.sock->fd);
     remove_socket_file(*s.sock);
     if (!stopped)
         common::log_line(LogLevel::Error,
