@@ -13,7 +13,13 @@
 #include <buttervolume/schedule.hpp>
 #include <buttervolume/settings.hpp>
 
+#include <fmt/format.h>
+
+#include <sys/resource.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <optional>
 
@@ -24,6 +30,23 @@ namespace {
 // The bound on running jobs after SIGTERM: below systemd's TimeoutStopSec (30 s in
 // packaging/systemd), so the daemon ends on its own terms, not by SIGKILL.
 constexpr std::chrono::seconds job_stop_timeout{20};
+
+// The soft RLIMIT_NOFILE of a service is 1,024 unless raised, a limit kept for programs that
+// use select(2); the hard one is what the administrator allows. Like dockerd and containerd
+// (LimitNOFILE in their units), the daemon takes what it is allowed: its descriptors are pool
+// files, locks and client connections, never select(2) sets (httplib is built with poll). The
+// listeners' connection bounds hold whatever the limit, so nothing depends on this.
+void raise_descriptor_limit()
+{
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &lim) < 0)
+            common::log_line(common::LogLevel::Warn,
+                             fmt::format("could not raise the soft limit of open files to the hard one ({}): {}",
+                                         lim.rlim_max, std::strerror(errno)));
+    }
+}
 
 int run(Context& ctx, const Args& args)
 {
@@ -54,6 +77,7 @@ int run(Context& ctx, const Args& args)
     // The pool is opened (layout checked, leftovers removed, mount counts loaded) before the
     // socket exists: Docker calls Get for every volume as soon as it can connect, and a Get
     // that fails then makes it forget the volume's labels and options.
+    raise_descriptor_limit();
     Pool& pool = ctx.pool();
     // Always kept (a few atomics per request), served on the plugin socket; over TCP with --metrics.
     metrics::Metrics meters(pool, {.per_volume = args.flag("metrics-per-volume"), .endpoints = plugin::endpoints()});
@@ -89,7 +113,9 @@ void add_run_command(std::vector<Command>& out)
                    "plugin as the volume driver 'btrfs' (docker volume create -d btrfs ...).\n\n"
                    "A request must arrive whole within 5 s of its first byte and its reply be read\n"
                    "within 10 s; when every server thread is taken, the connection that has waited\n"
-                   "or read longest is closed to serve a new one.\n\n"
+                   "or read longest is closed to serve a new one. Headers are limited to 32 KiB and\n"
+                   "100 lines, connections to 512 (64 on the metrics port, which has the same\n"
+                   "protection).\n\n"
                    "A stale socket file is replaced; the socket is created with mode 0660. Under\n"
                    "systemd socket activation (buttervolume.socket) the passed socket is used\n"
                    "instead and --socket is ignored. One line per request goes to stderr:\n"

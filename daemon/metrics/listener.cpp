@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// MetricsListener: a small cpp-httplib server on TCP answering GET /metrics with a scrape.
+// MetricsListener: a BoundedServer on TCP answering GET /metrics with a scrape.
 #include "metrics/listener.hpp"
 
 #include "common/log.hpp"
+#include "http/bounded_server.hpp"
 
 #include <buttervolume/error.hpp>
 
@@ -37,11 +38,41 @@ ListenAddress parse_listen_address(std::string_view text)
     return {host.empty() ? std::string("0.0.0.0") : std::string(host), std::uint16_t(value)};
 }
 
+namespace {
+
+using http::BoundedServer;
+using http::ConnectionPhase;
+
+// Prometheus scrapes over one connection at a time, and a scrape takes milliseconds: a few
+// threads are plenty. 64 connections and 4 threads bound what a flood of connections takes
+// (descriptors, threads), whatever RLIMIT_NOFILE is; slow and idle clients give way to a new one.
+http::ServerLimits metrics_limits()
+{
+    http::ServerLimits limits;
+    limits.deadlines.idle = std::chrono::seconds(5);
+    limits.deadlines.what = "metrics client connection";
+    limits.max_threads = 4;
+    limits.max_connections = 64;
+    limits.max_header_bytes = 16 << 10;
+    limits.max_header_lines = 64;
+    limits.max_body = 4 << 10;
+    return limits;
+}
+
+void enter(ConnectionPhase phase)
+{
+    if (auto* x = BoundedServer::current())
+        x->enter(phase);
+}
+
+} // namespace
+
 struct MetricsListener::State {
     State(const Metrics& m, ListenAddress a) : metrics(m), address(std::move(a)) {}
     const Metrics& metrics;
     ListenAddress address;
-    httplib::Server svr;
+    BoundedServer svr{metrics_limits()};
+    int fd = -1;
 };
 
 MetricsListener::MetricsListener(const Metrics& metrics, ListenAddress address)
@@ -57,25 +88,39 @@ MetricsListener::~MetricsListener()
 void MetricsListener::start()
 {
     State& s = *state_;
-    // A scrape is small and Prometheus sends one at a time: a few threads are plenty, and
-    // bound what a flood of connections can take.
-    s.svr.new_task_queue = [] { return new httplib::ThreadPool(2); };
-    s.svr.set_keep_alive_timeout(5);
     s.svr.Get("/metrics", [&s](const httplib::Request&, httplib::Response& res) {
+        enter(ConnectionPhase::Handling);
         try {
             res.set_content(s.metrics.scrape(), exposition_content_type);
         } catch (const std::exception& e) {
             res.status = 500;
             res.set_content(fmt::format("scrape failed: {}\n", e.what()), "text/plain");
         }
+        enter(ConnectionPhase::Writing);
     });
-    if (!s.svr.bind_to_port(s.address.host, s.address.port))
-        throw Error(EADDRINUSE, fmt::format("metrics: cannot listen on {}:{} (address in use, or not an address "
-                                            "of this host)",
-                                            s.address.host, s.address.port));
+    // What httplib answers itself (malformed, too large, no such path) says why, in plain text.
+    s.svr.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
+                                                                    httplib::Response& res) {
+        if (!res.body.empty())
+            return httplib::Server::HandlerResponse::Unhandled;
+        if (auto* x = BoundedServer::current(); x && res.status != 404)
+            x->close_after = true; // where the next request would begin is unknown
+        std::string message =
+            res.status == 404 ? fmt::format("{} {}: not found (this port serves GET /metrics)", req.method, req.path)
+                              : fmt::format("HTTP error {} on {} {}", res.status, req.method, req.path);
+        if (auto refusal = BoundedServer::header_refusal(res))
+            message = *refusal;
+        res.set_content(message + "\n", "text/plain");
+        return httplib::Server::HandlerResponse::Handled;
+    }));
+    try {
+        s.fd = s.svr.bind_tcp(s.address.host, s.address.port);
+    } catch (const Error& e) {
+        throw Error(e.code().value(), fmt::format("metrics: {}", e.what()));
+    }
     common::log_line(common::LogLevel::Info,
                      fmt::format("serving metrics on http://{}:{}/metrics", s.address.host, s.address.port));
-    serve(s.svr);
+    serve(s.svr, s.fd, true);
 }
 
 void MetricsListener::release(bool stopped, bool)

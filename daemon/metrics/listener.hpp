@@ -2,7 +2,7 @@
 // MetricsListener: GET /metrics over TCP (--metrics ADDR:PORT), a component of the Service.
 #pragma once
 
-#include "http_component.hpp"
+#include "http/component.hpp"
 #include "metrics/collector.hpp"
 
 #include <cstdint>
@@ -22,8 +22,10 @@ struct ListenAddress {
 ListenAddress parse_listen_address(std::string_view text);
 
 /// Serves GET /metrics (and nothing else: any other path is 404) on a TCP address for a
-/// Prometheus server, from start() until stop().
-class MetricsListener : public HttpServerComponent {
+/// Prometheus server, from start() until stop(). The port may be reachable by anyone: its
+/// connections, their deadlines and their headers are bounded (http::BoundedServer) well below
+/// what the plugin socket and the scheduler need.
+class MetricsListener : public http::HttpServerComponent {
 public:
     MetricsListener(const Metrics& metrics, ListenAddress address);
     ~MetricsListener() override;

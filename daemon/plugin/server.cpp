@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The plugin server: cpp-httplib on the plugin socket, one log line per request, deadlines for
-// slow clients, and a stop that lets requests in flight finish.
+// The plugin server: the plugin's routes on a BoundedServer, one log line per request, JSON errors.
 #include "plugin/server.hpp"
 
 #include "common/error_json.hpp"
@@ -8,12 +7,10 @@
 #include "common/log.hpp"
 #include "common/terminal.hpp"
 #include "common/time_text.hpp"
+#include "http/bounded_server.hpp"
 #include "metrics/collector.hpp"
-#include "plugin/client_stream.hpp"
-#include "plugin/connections.hpp"
 #include "plugin/handlers.hpp"
 #include "plugin/socket.hpp"
-#include "plugin/task_queue.hpp"
 
 #include <buttervolume/error.hpp>
 #include <buttervolume/version.hpp>
@@ -31,99 +28,41 @@ namespace buttervolume::plugin {
 
 namespace {
 
+using http::ConnectionPhase;
+
 using Clock = std::chrono::steady_clock;
 using common::LogLevel;
 
 constexpr const char* content_type = "application/vnd.docker.plugins.v1+json";
 
-constexpr std::size_t max_threads = 64;
 constexpr std::size_t max_body = 1 << 20;
 // A POST without Content-Length whose body follows: how long to wait for the client to close
 // its sending side, which is all that can end such a body.
 constexpr std::chrono::milliseconds unframed_body_wait{1000};
 
-// The connection a server thread is serving, for the handlers httplib calls on that thread.
-struct Exchange {
-    ConnectionTable& table;
-    ConnectionTable::Connection* connection;
-    ClientStream& stream;
-    bool close_after = false; // the bytes that follow are no request: answer, then close
-};
-thread_local Exchange* current = nullptr;
+// Docker opens a connection per concurrent request and keeps it alive: up to 64 threads serve
+// them. 512 connections at once is far more than Docker opens, and leaves most of the 1,024
+// descriptors of a default RLIMIT_NOFILE to the rest of the daemon.
+http::ServerLimits plugin_limits()
+{
+    http::ServerLimits limits;
+    // Keep-alive connections are cheap on a unix socket, but each holds a thread while idle: a
+    // short idle timeout keeps them few (and the table cuts them when a new connection needs the
+    // thread, or at stop).
+    limits.deadlines.idle = std::chrono::seconds(2);
+    limits.max_threads = 64;
+    limits.max_connections = 512;
+    limits.max_body = max_body;
+    return limits;
+}
+
+using http::BoundedServer;
 
 void enter(ConnectionPhase phase)
 {
-    if (current)
-        current->table.set_phase(current->connection, phase);
+    if (auto* x = BoundedServer::current())
+        x->enter(phase);
 }
-
-// httplib::Server can bind only by itself; svr_sock_ is protected, and handing it a socket
-// we bound (or systemd passed) lets listen_after_bind() serve it unchanged.
-class PluginHttpServer : public httplib::Server {
-public:
-    explicit PluginHttpServer(ConnectionTable& table) : table_(table) {}
-
-    void adopt_listening_socket(int fd) { svr_sock_ = fd; }
-
-    // Server::stop() shuts the listening socket down, which for a socket systemd passed
-    // would also stop it listening for systemd (the kernel object is shared), and the next
-    // connection would be refused instead of starting us again. Forgetting it is enough:
-    // with an idle interval the accept loop notices within one interval.
-    void stop_keeping_socket() { svr_sock_ = INVALID_SOCKET; }
-
-private:
-    // httplib's own loop (process_server_socket) with three changes: every connection is in
-    // the ConnectionTable, which cuts it past its phase's deadline or to make room for a new
-    // one; the stream outlives one request (ClientStream); and the wait for a request is one
-    // poll(2) that a cut ends, not httplib's 10 ms polling loop that nothing can end.
-    bool process_and_close_socket(socket_t sock) override
-    {
-        auto* conn = table_.open(sock);
-        ClientStream stream(sock, to_ms(read_timeout_sec_, read_timeout_usec_),
-                            to_ms(write_timeout_sec_, write_timeout_usec_));
-        Exchange exchange{table_, conn, stream};
-        // Whatever ends this (an exception included), the table forgets the connection before
-        // its socket is closed: it must never shut down a reused fd.
-        struct Release {
-            ConnectionTable& table;
-            ConnectionTable::Connection* conn;
-            socket_t sock;
-            ~Release()
-            {
-                current = nullptr;
-                table.close(conn);
-                httplib::detail::shutdown_socket(sock);
-                httplib::detail::close_socket(sock);
-            }
-        } release{table_, conn, sock};
-        current = &exchange;
-        bool ret = false;
-        for (std::size_t count = 0; count < keep_alive_max_count_; ++count) {
-            // A stop ends keep-alive; the first request of a connection accepted before the stop
-            // is still read (within the table's stop grace) and answered.
-            if (count > 0 && (svr_sock_ == INVALID_SOCKET || table_.stopping()))
-                break;
-            if (count > 0)
-                table_.set_phase(conn, ConnectionPhase::Waiting);
-            if (!stream.wait_readable(std::chrono::seconds(keep_alive_timeout_sec_)) || table_.was_cut(conn))
-                break;
-            table_.set_phase(conn, ConnectionPhase::Reading);
-            bool closed = false;
-            ret = process_request(stream, count + 1 == keep_alive_max_count_, closed, nullptr);
-            if (!ret || closed || exchange.close_after || table_.was_cut(conn))
-                break;
-        }
-        return ret;
-    }
-
-    static std::chrono::milliseconds to_ms(time_t sec, time_t usec)
-    {
-        return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::seconds(sec) +
-                                                                     std::chrono::microseconds(usec));
-    }
-
-    ConnectionTable& table_;
-};
 
 void log_request(std::string_view endpoint, const Reply& reply, double ms, std::string_view body)
 {
@@ -204,22 +143,23 @@ httplib::Server::HandlerResponse serve_unframed_post(Pool& pool, metrics::Metric
 {
     if (req.method != "POST" || req.has_header("Content-Length") || req.has_header("Transfer-Encoding"))
         return httplib::Server::HandlerResponse::Unhandled;
+    http::Exchange* current = BoundedServer::current();
     if (!current || !current->stream.wait_readable(std::chrono::milliseconds(0))) {
         serve_plugin_request(pool, meters, req, res);
         return httplib::Server::HandlerResponse::Handled;
     }
     httplib::Request with_body = req;
     auto rest = current->stream.read_to_end(with_body.body, max_body, unframed_body_wait);
-    if (current->table.was_cut(current->connection))
+    if (current->cut())
         return httplib::Server::HandlerResponse::Handled; // no one to answer
-    if (rest == ClientStream::Rest::End) {
+    if (rest == http::ClientStream::Rest::End) {
         serve_plugin_request(pool, meters, with_body, res);
         return httplib::Server::HandlerResponse::Handled;
     }
     current->close_after = true;
-    res.status = rest == ClientStream::Rest::TooLarge ? 413 : 411;
+    res.status = rest == http::ClientStream::Rest::TooLarge ? 413 : 411;
     std::string message =
-        rest == ClientStream::Rest::TooLarge
+        rest == http::ClientStream::Rest::TooLarge
             ? fmt::format("{} {}: the request body is over {} bytes", req.method, req.path, max_body)
             : fmt::format("{} {}: the request has a body but no Content-Length header; send Content-Length "
                           "(or close the sending side after the body)",
@@ -238,15 +178,18 @@ httplib::Server::HandlerResponse answer_http_error(metrics::Metrics* meters, con
         return httplib::Server::HandlerResponse::Unhandled;
     // A request httplib could not take (malformed, too large): where the next one would
     // begin is unknown, so this reply is the connection's last.
+    http::Exchange* current = BoundedServer::current();
     if (current)
         current->close_after = true;
     std::string message = res.status == 404 ? fmt::format("{} {}: not found (the plugin API is POST /VolumeDriver.*)",
                                                           req.method, req.path)
                                             : fmt::format("HTTP error {} on {} {}", res.status, req.method, req.path);
+    if (auto refusal = BoundedServer::header_refusal(res))
+        message = *refusal;
     res.set_content(common::error_json(message), content_type);
     // A client that left (or was cut) halfway through its request gets this reply too, but
     // cannot read it: not a request that failed, and a cut is logged already.
-    if (current && (current->stream.ended() || current->table.was_cut(current->connection))) {
+    if (current && (current->stream.ended() || current->cut()) && !current->stream.headers_too_large()) {
         common::log_line(LogLevel::Debug, "client connection closed before its request was complete");
         return httplib::Server::HandlerResponse::Handled;
     }
@@ -254,17 +197,8 @@ httplib::Server::HandlerResponse answer_http_error(metrics::Metrics* meters, con
     return httplib::Server::HandlerResponse::Handled;
 }
 
-void configure(PluginHttpServer& svr, Pool& pool, ConnectionTable& table, metrics::Metrics* meters)
+void configure(BoundedServer& svr, Pool& pool, metrics::Metrics* meters)
 {
-    svr.new_task_queue = [&table] {
-        return new ElasticTaskQueue(max_threads, [&table](std::size_t waiting) { table.make_room(waiting); });
-    };
-    // Keep-alive connections are cheap on a unix socket, but each holds a thread while
-    // idle: a short idle timeout keeps them few (and the table cuts them when a new
-    // connection needs the thread, or at stop).
-    svr.set_keep_alive_timeout(2);
-    svr.set_keep_alive_max_count(1000);
-    svr.set_payload_max_length(max_body);
     svr.Post(".*", [&pool, meters](const httplib::Request& req, httplib::Response& res) {
         serve_plugin_request(pool, meters, req, res);
     });
@@ -281,14 +215,6 @@ void configure(PluginHttpServer& svr, Pool& pool, ConnectionTable& table, metric
     svr.set_pre_routing_handler([&pool, meters](const httplib::Request& req, httplib::Response& res) {
         return serve_unframed_post(pool, meters, req, res);
     });
-    // The reply to a request whose connection cannot go on says so.
-    svr.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
-        if (current && current->close_after) {
-            res.headers.erase("Keep-Alive");
-            if (!res.has_header("Connection"))
-                res.set_header("Connection", "close");
-        }
-    });
     svr.set_error_handler(httplib::Server::HandlerWithResponse(
         [meters](const httplib::Request& req, httplib::Response& res) { return answer_http_error(meters, req, res); }));
 }
@@ -299,8 +225,7 @@ struct PluginServer::State {
     State(Pool& p, ServerOptions o) : pool(p), options(std::move(o)) {}
     Pool& pool;
     ServerOptions options;
-    ConnectionTable connections;
-    PluginHttpServer svr{connections};
+    BoundedServer svr{plugin_limits()};
     std::optional<ListeningSocket> sock;
     bool from_systemd = false;
 };
@@ -322,34 +247,19 @@ void PluginServer::start()
     s.from_systemd = s.sock.has_value();
     if (!s.sock)
         s.sock = bind_socket(s.options.socket);
-    configure(s.svr, s.pool, s.connections, s.options.metrics);
-    s.svr.adopt_listening_socket(s.sock->fd);
-    s.connections.start();
-    if (s.from_systemd)
-        s.svr.set_idle_interval(0, 200'000);
+    configure(s.svr, s.pool, s.options.metrics);
     common::log_line(LogLevel::Info, fmt::format("serving pool {} on {}{}", s.pool.paths().root.native(),
                                                  s.sock->shown.native(), s.from_systemd ? " (from systemd)" : ""));
-    serve(s.svr);
-}
-
-// Idle and slow clients are cut (within a grace), not waited for: a client that sends nothing
-// cannot keep the daemon from stopping.
-void PluginServer::halt()
-{
-    State& s = *state_;
-    s.connections.stop();
-    if (s.from_systemd)
-        s.svr.stop_keeping_socket();
-    else
-        s.svr.stop();
+    serve(s.svr, s.sock->fd, !s.from_systemd);
 }
 
 void PluginServer::release(bool stopped, bool clean)
 {
     State& s = *state_;
-    s.connections.join();
+    // Our copy only, never shut down: systemd keeps listening and starts us on the next
+    // connection. A socket we bound was closed when accepting ended.
     if (s.from_systemd)
-        ::close(s.sock->fd); // our copy only: systemd keeps listening and starts us on the next connection
+        ::close(s.sock->fd);
     remove_socket_file(*s.sock);
     if (!stopped)
         common::log_line(LogLevel::Error,

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// The plugin server: cpp-httplib on the plugin socket (or systemd's), a component of the Service.
+// The plugin server: a BoundedServer on the plugin socket (or systemd's), a component of the Service.
 #pragma once
 
-#include "http_component.hpp"
+#include "http/component.hpp"
 
 #include <buttervolume/pool.hpp>
 
@@ -27,10 +27,11 @@ struct ServerOptions {
 };
 
 /// Serves the Docker volume plugin protocol for a pool, from start() until stop(). Slow clients
-/// are held to deadlines (ConnectionTable) and give way when every thread is taken; stop answers
+/// are held to deadlines and give way when every thread is taken, and headers and connections
+/// are bounded (http::BoundedServer); stop answers
 /// the requests being handled, cuts idle and slow connections, and join() removes the socket
 /// file it created.
-class PluginServer : public HttpServerComponent {
+class PluginServer : public http::HttpServerComponent {
 public:
     PluginServer(Pool& pool, ServerOptions options);
     ~PluginServer() override;
@@ -43,7 +44,6 @@ public:
     void start() override;
 
 private:
-    void halt() override;
     void release(bool stopped, bool clean) override;
 
     struct State;

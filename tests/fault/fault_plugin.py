@@ -38,11 +38,12 @@ def _workers(daemon):
     found = []
 
     def idle():
-        # Since the Service, the main thread waits for signals and a thread of its own accepts.
-        # The server's connection watchdog (bv-watchdog) waits in futex too, and is no worker.
+        # Since the Service, the main thread waits for signals and a thread of its own accepts
+        # (bv-accept, in poll). The server's connection watchdog (bv-watchdog) waits in futex too,
+        # and is no worker.
         others = {t: nr for t, nr in daemon.threads().items()
                   if t != daemon.pid and nr not in (SYS_RT_SIGTIMEDWAIT, SYS_ACCEPT, SYS_ACCEPT4)
-                  and daemon.thread_name(t) != "bv-watchdog"}
+                  and daemon.thread_name(t) not in ("bv-watchdog", "bv-accept")}
         found[:] = [t for t, nr in others.items() if nr == SYS_FUTEX]
         return found and len(found) == len(others)
     if not _wait(idle, 5):

@@ -55,14 +55,14 @@ def post(sock_path, endpoint, body, timeout=10.0):
 
 
 class Daemon:
-    """`buttervolume --root ROOT run --socket SOCK`, stderr to a log file beside the socket."""
+    """`buttervolume --root ROOT run --socket SOCK [EXTRA...]`, stderr to a log file beside the socket."""
 
-    def __init__(self, bin_path, root, sock_path, log_path, wrap=()):
+    def __init__(self, bin_path, root, sock_path, log_path, wrap=(), extra=()):
         self.sock = sock_path
         self.log_path = log_path
         os.makedirs(os.path.dirname(sock_path), exist_ok=True)
         with open(log_path, "ab") as log:
-            self.proc = subprocess.Popen([*wrap, bin_path, "--root", root, "run", "--socket", sock_path],
+            self.proc = subprocess.Popen([*wrap, bin_path, "--root", root, "run", "--socket", sock_path, *extra],
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

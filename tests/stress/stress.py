@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 # Bounded stress test: parallel CLI and plugin clients on a few volumes, then everything must agree.
-"""usage: stress.py [--seconds S] [--cli N] [--plugin N] [--volumes N] [--limit SECONDS] BUTTERVOLUME_BIN
+"""usage: stress.py [--seconds S] [--cli N] [--plugin N] [--hostile N] [--volumes N] [--limit SECONDS] BUTTERVOLUME_BIN
 
 For a fixed time, N CLI clients (create, snapshot, restore, remove, purge, rm, snapshots) and N
 plugin clients (Mount and Unmount with IDs of their own, Get, List, Path, Create, Remove) work on
-a few volumes of one pool, through the real binary and the real daemon on a socket of its own.
+a few volumes of one pool, through the real binary and the real daemon on a socket of its own;
+the daemon also serves metrics on a loopback port, which one client scrapes five times a second
+while N hostile clients trickle requests, open bursts of idle connections, and send megabytes of
+headers or garbage to it.
 Then: each volume's mount count (plugin Get) is what the clients hold mounted, and a volume they
 hold mounted still exists; the snapshot records (state/snapshots/<volume>), Get's snapshot count,
 `snapshots --json` and the disk agree; List, `volumes --json` and the disk agree; every snapshot
@@ -25,7 +28,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "fault"))
 from btrfs_env import LoopBtrfs, Pool, is_read_only, is_subvolume  # noqa: E402
 from fault_invariants import check_pool  # noqa: E402
 from plugin_client import Daemon, post  # noqa: E402
-from stress_clients import CliWorker, PluginWorker, Stats  # noqa: E402
+from stress_clients import (CliWorker, HostileMetricsClient, MetricsScraper, PluginWorker, Stats,  # noqa: E402
+                            free_tcp_port)
 
 
 # Problems this test has found beyond issue 12's list, by label, for --known until they are fixed:
@@ -116,6 +120,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=60, help="how long the clients run (default 60; .ci/run: 30)")
     ap.add_argument("--cli", type=int, default=4, help="CLI clients (default 4)")
     ap.add_argument("--plugin", type=int, default=8, help="plugin clients (default 8)")
+    ap.add_argument("--hostile", type=int, default=2, help="hostile clients on the metrics port (default 2)")
     ap.add_argument("--volumes", type=int, default=3)
     ap.add_argument("--limit", type=float, default=1.0, help="the longest a request may take (default 1 s)")
     ap.add_argument("--seed", type=int, default=int(time.time()))
@@ -124,21 +129,26 @@ def main():
     fs = LoopBtrfs("2G", prefix="bv-stress.")
     pool = Pool(os.path.abspath(args.bin), os.path.join(fs.mnt, "pool"))
     sock = os.path.join(fs.dir, "plugin.sock")
-    daemon = Daemon(pool.bin, pool.root, sock, os.path.join(fs.dir, "daemon.log"))
+    port = free_tcp_port()
+    daemon = Daemon(pool.bin, pool.root, sock, os.path.join(fs.dir, "daemon.log"),
+                    extra=("--metrics", f"127.0.0.1:{port}"))
     fs.on_close(lambda: daemon.proc.kill())
     volumes = [f"s{i}" for i in range(args.volumes)]
     stats = Stats()
     deadline = time.monotonic() + args.seconds
-    print(f"stress: {args.cli} CLI and {args.plugin} plugin clients on {len(volumes)} volumes for "
-          f"{args.seconds:.0f} s (seed {args.seed})", flush=True)
+    print(f"stress: {args.cli} CLI and {args.plugin} plugin clients on {len(volumes)} volumes, a scraper and "
+          f"{args.hostile} hostile clients on the metrics port, for {args.seconds:.0f} s (seed {args.seed})", flush=True)
     cli = [CliWorker(i, pool, volumes, stats, deadline, args.seed + i) for i in range(args.cli)]
     plugin = [PluginWorker(i, sock, volumes, stats, deadline, args.seed + 100 + i) for i in range(args.plugin)]
-    for w in cli + plugin:
+    metrics = [MetricsScraper(port, stats, deadline)]
+    metrics += [HostileMetricsClient(i, port, stats, deadline, args.seed + 200 + i) for i in range(args.hostile)]
+    workers = cli + plugin + metrics
+    for w in workers:
         w.start()
-    for w in cli + plugin:
+    for w in workers:
         w.join(args.seconds + 120)
     problems = list(stats.problems)
-    if any(w.is_alive() for w in cli + plugin):
+    if any(w.is_alive() for w in workers):
         problems.append("a client was still running two minutes after the end")
     problems += latency_report(stats, args.limit)
     problems += agree(pool, sock, volumes, plugin)

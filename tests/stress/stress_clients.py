@@ -1,6 +1,8 @@
-# The stress test's clients: CLI and plugin workers doing mixed operations on a few volumes, timed.
+# The stress test's clients: CLI and plugin workers doing mixed operations on a few volumes, timed;
+# scrapes of the TCP metrics port, and hostile clients on that port.
 import json
 import random
+import socket
 import threading
 import time
 
@@ -132,3 +134,109 @@ class PluginWorker(threading.Thread):
                 self.call("/VolumeDriver.List", {})
             elif op in ("get", "create", "remove", "path"):
                 self.call(f"/VolumeDriver.{op.capitalize()}", {"Name": v})
+
+
+def free_tcp_port():
+    """A loopback port nothing listens on now (the kernel's choice for port 0)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path="/metrics", timeout=5.0):
+    """GET path on 127.0.0.1:port with Connection: close; (status, body), status 0 when no reply."""
+    raw = b""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            while chunk := s.recv(65536):
+                raw += chunk
+    except OSError:
+        return 0, raw
+    head, sep, rest = raw.partition(b"\r\n\r\n")
+    if not sep or not head.startswith(b"HTTP/1.1 "):
+        return 0, raw
+    return int(head[9:12]), rest
+
+
+class MetricsScraper(threading.Thread):
+    """Scrapes the TCP metrics port as Prometheus does (more often): each must answer in time."""
+
+    def __init__(self, port, stats, deadline, interval=0.2):
+        super().__init__(name="scraper", daemon=True)
+        self.port, self.stats, self.deadline, self.interval = port, stats, deadline, interval
+
+    def run(self):
+        while time.monotonic() < self.deadline:
+            start = time.monotonic()
+            status, body = http_get(self.port)
+            ok = status == 200 and b"buttervolume_requests_total" in body
+            self.stats.record("metrics scrape", time.monotonic() - start, ok)
+            if not ok:
+                self.stats.problem(f"metrics scrape: status {status}: {body[:200]!r}")
+            time.sleep(self.interval)
+
+
+class HostileMetricsClient(threading.Thread):
+    """What a stranger on the metrics port can do, in turns: trickle a request a byte at a time,
+    open a burst of connections and send nothing, send megabytes of headers, send garbage.
+    Records no latency (the scrapes are what must keep answering); a problem only when the
+    daemon serves what it must refuse."""
+
+    def __init__(self, n, port, stats, deadline, seed, burst=150):
+        super().__init__(name=f"hostile{n}", daemon=True)
+        self.port, self.stats, self.deadline, self.burst = port, stats, deadline, burst
+        self.rng = random.Random(seed)
+
+    def connect(self):
+        s = socket.socket()
+        s.settimeout(2.0)
+        s.connect(("127.0.0.1", self.port))
+        return s
+
+    def trickle(self, seconds):
+        with self.connect() as s:
+            end = time.monotonic() + seconds
+            for c in b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 1000:
+                if time.monotonic() > end:
+                    break
+                s.send(bytes([c]))
+                time.sleep(0.1)
+
+    def idle_burst(self, seconds):
+        held = []
+        try:
+            for _ in range(self.burst):
+                s = socket.socket()
+                s.setblocking(False)
+                s.connect_ex(("127.0.0.1", self.port))
+                held.append(s)
+            time.sleep(seconds)
+        finally:
+            for s in held:
+                s.close()
+
+    def huge_headers(self):
+        request = b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (4 << 20) + b"\r\n\r\n"
+        with self.connect() as s:
+            s.sendall(request)
+            reply = s.recv(64)
+        if reply.startswith(b"HTTP/1.1 200"):
+            self.stats.problem("metrics: a request with 4 MiB of headers was served")
+
+    def garbage(self):
+        with self.connect() as s:
+            s.sendall(bytes(self.rng.randrange(256) for _ in range(self.rng.randrange(1, 4096))) + b"\r\n\r\n")
+            s.recv(64)
+
+    def run(self):
+        while time.monotonic() < self.deadline:
+            attack = self.rng.choice([self.trickle, self.idle_burst, self.huge_headers, self.garbage])
+            try:
+                if attack in (self.trickle, self.idle_burst):
+                    attack(self.rng.uniform(1.0, 6.0))
+                else:
+                    attack()
+            except OSError:
+                pass  # cut, reset or refused: what the daemon should do to such a client

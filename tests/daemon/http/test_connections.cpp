@@ -2,7 +2,7 @@
 // The connection table: deadlines cut late clients, make_room cuts the slowest, stop cuts idle ones.
 #include "../../catch.hpp"
 
-#include "plugin/connections.hpp"
+#include "http/connections.hpp"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 #include <chrono>
 #include <thread>
 
-using namespace buttervolume::plugin;
+using namespace buttervolume::http;
 using namespace std::chrono_literals;
 
 namespace {
@@ -116,4 +116,36 @@ TEST_CASE("connections: at stop an idle kept-alive connection is cut at once, a 
     CHECK_FALSE(busy.cut());
     for (auto* c : {k, f, b})
         table.close(c);
+}
+
+TEST_CASE("connections: make_space keeps at most max open, cutting the oldest idle one, never one being handled",
+          "[connections]")
+{
+    ConnectionTable table;
+    Pair handled, idle, queued, late;
+    auto* h = table.open(handled.server);
+    table.set_phase(h, ConnectionPhase::Handling);
+    auto* i = table.open(idle.server);
+    std::this_thread::sleep_for(10ms);
+    // Accepted, no thread yet: cut like any other, but no thread comes free for it.
+    auto* q = table.open(queued.server, false);
+    CHECK(table.make_space(4));
+    CHECK_FALSE(idle.cut());
+    // Three open, max 3: the one waiting longest gives way.
+    CHECK(table.make_space(3));
+    CHECK(idle.cut());
+    CHECK_FALSE(queued.cut());
+    CHECK(table.make_room(1) == 0); // the queued one frees no thread
+    auto* l = table.open(late.server);
+    table.set_phase(l, ConnectionPhase::Handling);
+    // Three uncut again: the queued one goes, then nothing is left to cut.
+    CHECK(table.make_space(3));
+    CHECK(queued.cut());
+    CHECK_FALSE(table.make_space(2));
+    CHECK_FALSE(handled.cut());
+    CHECK_FALSE(late.cut());
+    table.attach(q);
+    for (auto* c : {h, i, q, l})
+        table.close(c);
+    CHECK(table.size() == 0);
 }

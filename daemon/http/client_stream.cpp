@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The client stream: buffered reads with poll(2) timeouts, writes that need no live reading side.
-#include "plugin/client_stream.hpp"
+#include "http/client_stream.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace buttervolume::plugin {
+namespace buttervolume::http {
 
 namespace {
 
@@ -65,9 +65,47 @@ ssize_t ClientStream::read(char* ptr, size_t size)
         len_ = static_cast<std::size_t>(n);
     }
     std::size_t n = std::min(size, len_ - off_);
+    if (in_headers_ && !count_header_bytes(buf_.data() + off_, n))
+        return -1;
     std::memcpy(ptr, buf_.data() + off_, n);
     off_ += n;
     return static_cast<ssize_t>(n);
+}
+
+void ClientStream::begin_request(std::size_t max_bytes, std::size_t max_lines)
+{
+    in_headers_ = true;
+    headers_too_large_ = false;
+    line_had_cr_ = false;
+    line_length_ = head_bytes_ = head_lines_ = 0;
+    max_head_bytes_ = max_bytes;
+    max_head_lines_ = max_lines;
+}
+
+// The header block ends at a line that is exactly CRLF, as httplib's read_headers sees it (a
+// bare LF line is skipped there, not an end, so it is not one here either).
+bool ClientStream::count_header_bytes(const char* p, std::size_t n)
+{
+    for (std::size_t i = 0; i < n && in_headers_; ++i) {
+        if (++head_bytes_ > max_head_bytes_) {
+            headers_too_large_ = true;
+            return false;
+        }
+        if (p[i] != '\n') {
+            line_had_cr_ = p[i] == '\r';
+            ++line_length_;
+            continue;
+        }
+        if (line_length_ == 1 && line_had_cr_ && head_lines_ > 0) {
+            in_headers_ = false;
+        } else if (++head_lines_ > max_head_lines_) {
+            headers_too_large_ = true;
+            return false;
+        }
+        line_length_ = 0;
+        line_had_cr_ = false;
+    }
+    return true;
 }
 
 ssize_t ClientStream::write(const char* ptr, size_t size)
@@ -108,4 +146,4 @@ ClientStream::Rest ClientStream::read_to_end(std::string& out, std::size_t max, 
     }
 }
 
-} // namespace buttervolume::plugin
+} // namespace buttervolume::http

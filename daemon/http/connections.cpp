@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-// The connection table: phases and deadlines, a watchdog that cuts late connections, and make_room.
-#include "plugin/connections.hpp"
+// The connection table: phases and deadlines, a watchdog that cuts late connections, make_room and make_space.
+#include "http/connections.hpp"
 
 #include "common/log.hpp"
 
 #include <fmt/format.h>
 
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 
-namespace buttervolume::plugin {
+namespace buttervolume::http {
 
 using Clock = std::chrono::steady_clock;
 using common::LogLevel;
@@ -23,6 +24,7 @@ struct ConnectionTable::Connection {
     Clock::time_point deadline = Clock::time_point::max();
     bool served = false; // a request of it reached its handler: Waiting now means kept alive
     bool cut = false;
+    bool on_thread = true;
     std::list<Connection>::iterator self;
 };
 
@@ -79,10 +81,11 @@ void ConnectionTable::join()
         watchdog_.join();
 }
 
-ConnectionTable::Connection* ConnectionTable::open(int fd)
+ConnectionTable::Connection* ConnectionTable::open(int fd, bool on_thread)
 {
     std::lock_guard lock(mutex_);
     Connection& c = open_.emplace_back(Connection{fd});
+    c.on_thread = on_thread;
     c.self = std::prev(open_.end());
     update_deadline_locked(c);
     if (open_.size() == 1)
@@ -90,11 +93,22 @@ ConnectionTable::Connection* ConnectionTable::open(int fd)
     return &c;
 }
 
+void ConnectionTable::attach(Connection* c)
+{
+    std::lock_guard lock(mutex_);
+    c->on_thread = true;
+    if (c->cut)
+        ++cut_open_; // its thread is about to come free
+}
+
 void ConnectionTable::close(Connection* c)
 {
     std::lock_guard lock(mutex_);
-    if (c->cut)
-        --cut_open_;
+    if (c->cut) {
+        --cut_total_;
+        if (c->on_thread)
+            --cut_open_;
+    }
     open_.erase(c->self);
 }
 
@@ -131,7 +145,9 @@ void ConnectionTable::update_deadline_locked(Connection& c)
 void ConnectionTable::cut_locked(Connection& c)
 {
     c.cut = true;
-    ++cut_open_;
+    ++cut_total_;
+    if (c.on_thread)
+        ++cut_open_;
     // shutdown, not close: the fd stays this connection's until its thread closes it, so it can
     // never be another socket by then. A read or poll blocked on it returns at once.
     ::shutdown(c.fd, SHUT_RDWR);
@@ -156,15 +172,72 @@ void ConnectionTable::relieve_locked(std::vector<std::string>& lines)
     while (waiting_ > cut_open_) {
         Connection* oldest = nullptr;
         for (auto& c : open_)
-            if (!c.cut && (c.phase == ConnectionPhase::Waiting || c.phase == ConnectionPhase::Reading) &&
+            if (!c.cut && c.on_thread && (c.phase == ConnectionPhase::Waiting || c.phase == ConnectionPhase::Reading) &&
                 now - c.since >= limits_.yield_after && (!oldest || c.since < oldest->since))
                 oldest = &c;
         if (!oldest)
             return;
-        lines.push_back(fmt::format("client connection cut to serve a new one (every thread was taken): {}",
+        lines.push_back(fmt::format("{} cut to serve a new one (every thread was taken): {}", limits_.what,
                                     describe(oldest->phase, oldest->served, now - oldest->since)));
         cut_locked(*oldest);
     }
+}
+
+// The connection a new one replaces: the one waiting longest that has sent nothing (an idle
+// connection, or one queued for a thread with no request in its socket), else the one reading
+// its request longest if past yield_after (a slow one). Never a queued request that has
+// arrived whole or is arriving: under a flood of idle connections, a scrape that came before
+// them must not be what gives way.
+ConnectionTable::Connection* ConnectionTable::victim_locked(Clock::time_point now)
+{
+    std::vector<const Connection*> has_bytes;
+    for (;;) {
+        Connection* oldest = nullptr;
+        for (auto& c : open_)
+            if (!c.cut && c.phase == ConnectionPhase::Waiting && (!oldest || c.since < oldest->since) &&
+                std::find(has_bytes.begin(), has_bytes.end(), &c) == has_bytes.end())
+                oldest = &c;
+        if (!oldest)
+            break;
+        int pending = 0;
+        if (::ioctl(oldest->fd, FIONREAD, &pending) < 0 || pending == 0)
+            return oldest;
+        has_bytes.push_back(oldest);
+    }
+    Connection* slowest = nullptr;
+    for (auto& c : open_)
+        if (!c.cut && c.phase == ConnectionPhase::Reading && now - c.since >= limits_.yield_after &&
+            (!slowest || c.since < slowest->since))
+            slowest = &c;
+    return slowest;
+}
+
+bool ConnectionTable::make_space(std::size_t max)
+{
+    std::string line;
+    bool ok = true;
+    {
+        std::lock_guard lock(mutex_);
+        if (open_.size() - cut_total_ < max)
+            return true;
+        auto now = Clock::now();
+        Connection* victim = open_.size() < 2 * max ? victim_locked(now) : nullptr;
+        if (victim)
+            cut_locked(*victim);
+        ok = victim != nullptr;
+        ++space_cuts_;
+        // A flood makes one of these per connection: one line a second says it all.
+        if (now - space_logged_ >= std::chrono::seconds(1)) {
+            line = fmt::format("{}s at the limit of {} open: {} new ones since the last report closed an older idle "
+                               "or slow one (or waited for one to close)",
+                               limits_.what, max, space_cuts_);
+            space_cuts_ = 0;
+            space_logged_ = now;
+        }
+    }
+    if (!line.empty())
+        common::log_line(LogLevel::Warn, line);
+    return ok;
 }
 
 void ConnectionTable::stop()
@@ -207,7 +280,7 @@ void ConnectionTable::watch()
             // At a stop, closing an idle connection is what stopping means, not an event.
             bool quiet = stopping_ && c.phase == ConnectionPhase::Waiting;
             lines.emplace_back(quiet ? LogLevel::Debug : LogLevel::Warn,
-                               fmt::format("client connection cut{}: {}", stopping_ ? " at stop" : "",
+                               fmt::format("{} cut{}: {}", limits_.what, stopping_ ? " at stop" : "",
                                            describe(c.phase, c.served, now - c.since)));
             cut_locked(c);
         }
@@ -224,4 +297,4 @@ void ConnectionTable::watch()
     }
 }
 
-} // namespace buttervolume::plugin
+} // namespace buttervolume::http

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The plugin's client connections: what each is doing, its deadline, and which one gives way.
+// A listener's client connections: what each is doing, its deadline, and which one gives way.
 #pragma once
 
 #include <chrono>
@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-namespace buttervolume::plugin {
+namespace buttervolume::http {
 
 /// What a client connection is doing, as far as its server thread is concerned.
 enum class ConnectionPhase {
@@ -36,6 +36,8 @@ struct ConnectionLimits {
     /// on a unix socket sends its request at once, so these are the slow ones, never one whose
     /// request is arriving as its thread picks it up.
     std::chrono::milliseconds yield_after{100};
+    /// What the log calls a connection of this table ("client connection cut: ...").
+    const char* what = "client connection";
 };
 
 /// The open client connections, each served by one thread from open() to close(). A connection
@@ -57,8 +59,12 @@ public:
     /// Stops the watchdog thread; call when no connection is left.
     void join();
 
-    /// Registers a client socket, Waiting. Never throws std::system_error.
-    Connection* open(int fd);
+    /// Registers a client socket, Waiting. on_thread: a thread serves it already; otherwise it
+    /// waits for one (accepted, queued) until attach(). Never throws std::system_error.
+    Connection* open(int fd, bool on_thread = true);
+    /// A thread took a connection opened without one. Its deadline runs on: the time it waited
+    /// for a thread counts.
+    void attach(Connection* c);
     /// Forgets it; call before closing its socket.
     void close(Connection* c);
     /// Enters a phase; its deadline starts now.
@@ -72,6 +78,13 @@ public:
     /// count as a thread coming free). Returns how many it cut.
     std::size_t make_room(std::size_t waiting);
 
+    /// Before a new connection is accepted: true when it may be, keeping at most max connections
+    /// that are not cut. At max, cuts the one that has waited longest having sent nothing, else
+    /// the one reading its request longest (its socket closes when its thread gets to it); false
+    /// (do not accept yet) when none can be cut or 2 * max sockets are still open: a flood of
+    /// idle connections can never take the daemon's descriptors.
+    bool make_space(std::size_t max);
+
     /// The daemon stops: connections kept alive after a reply are cut now, those still sending
     /// their first request get stop_grace at most; requests being handled finish and are answered.
     void stop();
@@ -82,6 +95,7 @@ public:
 
 private:
     void cut_locked(Connection& c);
+    Connection* victim_locked(std::chrono::steady_clock::time_point now);
     void relieve_locked(std::vector<std::string>& lines);
     void update_deadline_locked(Connection& c);
     void watch();
@@ -90,12 +104,15 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::list<Connection> open_;
-    std::size_t cut_open_ = 0; // cut, not closed yet: each is a thread about to come free
-    std::size_t waiting_ = 0;  // the last make_room() demand, retried by the watchdog
+    std::size_t cut_open_ = 0;   // cut on a thread, not closed yet: each is a thread about to come free
+    std::size_t cut_total_ = 0;  // cut, not closed yet, on a thread or waiting for one
+    std::size_t space_cuts_ = 0; // make_space() cuts not logged yet
+    std::chrono::steady_clock::time_point space_logged_{};
+    std::size_t waiting_ = 0; // the last make_room() demand, retried by the watchdog
     bool stopping_ = false;
     std::chrono::steady_clock::time_point stopped_at_;
     bool quit_ = false;
     std::thread watchdog_;
 };
 
-} // namespace buttervolume::plugin
+} // namespace buttervolume::http

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The elastic task queue: a deque of jobs and threads started on demand.
-#include "plugin/task_queue.hpp"
+#include "http/task_queue.hpp"
 
-namespace buttervolume::plugin {
+#include <pthread.h>
+
+namespace buttervolume::http {
 
 void ElasticTaskQueue::enqueue(std::function<void()> fn)
 {
@@ -14,6 +16,9 @@ void ElasticTaskQueue::enqueue(std::function<void()> fn)
             // Counted idle from now: the job it is started for is not waiting for a thread.
             ++idle_;
             threads_.emplace_back([this] { work(); });
+            // Named, or it would inherit the name of the thread that accepts (bv-accept), which
+            // a tool tracing the server's threads (tests/fault) tells apart from the workers.
+            ::pthread_setname_np(threads_.back().native_handle(), "bv-http");
         } else {
             cond_.notify_one();
         }
@@ -53,4 +58,4 @@ void ElasticTaskQueue::work()
     }
 }
 
-} // namespace buttervolume::plugin
+} // namespace buttervolume::http

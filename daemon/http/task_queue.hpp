@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-namespace buttervolume::plugin {
+namespace buttervolume::http {
 
 /// httplib's ThreadPool has a fixed number of threads, and each keep-alive connection holds
 /// one until it goes idle: with Docker opening a connection per concurrent request, a fixed
@@ -54,4 +54,4 @@ private:
     bool stopping_ = false;
 };
 
-} // namespace buttervolume::plugin
+} // namespace buttervolume::http

@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <string>
 
-namespace buttervolume::plugin {
+namespace buttervolume::http {
 
 /// httplib's SocketStream, with two differences the plugin needs. It lives as long as the
 /// connection, so bytes read ahead of one request are the next request's. And it can write to a
@@ -34,6 +34,14 @@ public:
     /// True once a read found end-of-file or failed: the client sends nothing more.
     bool ended() const { return ended_; }
 
+    /// A request begins: until its header block ends (its first empty line), reads fail once
+    /// more than max_bytes bytes or max_lines lines (the request line included) have come.
+    /// httplib grows one string per header line and one map entry per header without bound,
+    /// so this is what keeps a request of 200 MB of headers from growing the daemon.
+    void begin_request(std::size_t max_bytes, std::size_t max_lines);
+    /// True when the request's header block went over those bounds (its reads failed).
+    bool headers_too_large() const { return headers_too_large_; }
+
     /// True when a byte (or end-of-file) is there to read within timeout.
     bool wait_readable(std::chrono::milliseconds timeout) const;
 
@@ -50,6 +58,17 @@ private:
     std::size_t off_ = 0;
     std::size_t len_ = 0;
     bool ended_ = false;
+    // The header block of the current request (begin_request).
+    bool in_headers_ = false;
+    bool headers_too_large_ = false;
+    bool line_had_cr_ = false;    // the current line's last byte was '\r'
+    std::size_t line_length_ = 0; // bytes of the current line so far, '\n' not counted
+    std::size_t head_bytes_ = 0;
+    std::size_t head_lines_ = 0;
+    std::size_t max_head_bytes_ = 0;
+    std::size_t max_head_lines_ = 0;
+
+    bool count_header_bytes(const char* p, std::size_t n);
 };
 
-} // namespace buttervolume::plugin
+} // namespace buttervolume::http
