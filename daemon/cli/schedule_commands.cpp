@@ -166,7 +166,7 @@ int list(Context& ctx, const Args& args)
     common::print_table({"VOLUME", "ACTION", "TIMER", "STATE", "LAST RUN", "RESULT", "NEXT RUN", "MESSAGE"}, rows);
     for (const auto& bad : s.invalid)
         fmt::print(stderr, "{}: line {} ignored ({}): {}\n", file.path().native(), bad.line, printable(bad.text),
-                   bad.error);
+                   printable(bad.error));
     for (const auto& warning : s.warnings)
         fmt::print(stderr, "warning: {}\n", printable(warning));
     if (s.paused)
