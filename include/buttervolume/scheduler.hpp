@@ -82,8 +82,9 @@ BV_EXPORT std::chrono::system_clock::time_point scheduler_now();
 /// Runs the jobs of config/schedule.csv on pool. Each tick reads the file (hand edits count
 /// from the next tick) and queues every active job that is due and whose volume has no job
 /// queued or running; the jobs of one volume run one after the other (a job lock per volume
-/// in state/job-locks/, across processes). Each result is recorded in state/schedule-runs as
-/// it ends. Thread-safe.
+/// in state/job-locks/, across processes, its file removed when the volume's jobs end). Each
+/// result is recorded in state/schedule-runs as it ends; the records of jobs no longer in the
+/// schedule are dropped at the next tick. Thread-safe.
 class BV_EXPORT Scheduler {
 public:
     /// pool must outlive the scheduler. Throws Error when state/ cannot be opened.

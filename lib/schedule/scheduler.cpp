@@ -19,6 +19,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_set>
 
 namespace buttervolume {
 
@@ -53,6 +54,7 @@ public:
           job_locks_(Dir::open(pool.paths().state, true).sub("job-locks", true, 0700)), records_(store_.load()),
           workers_(options_.workers)
     {
+        remove_stale_job_locks();
     }
 
     void log(SchedulerLogLevel level, const std::string& line) const
@@ -67,6 +69,8 @@ public:
     void run_one(const ScheduledJob& job);
     void finish(const ScheduledJob& job, Clock::time_point started, const JobOutcome& outcome);
     void read_schedule(Schedule& out);
+    void forget_deleted_jobs(const Schedule& schedule);
+    void remove_stale_job_locks() noexcept;
 
     Pool& pool_;
     const SchedulerOptions options_;
@@ -117,6 +121,7 @@ std::size_t Scheduler::Impl::tick()
         log(SchedulerLogLevel::Error, fmt::format("schedule: {}", e.what()));
         return 0;
     }
+    forget_deleted_jobs(schedule);
     if (schedule.paused)
         return 0;
     const Clock::time_point now = scheduler_now();
@@ -195,6 +200,10 @@ void Scheduler::Impl::run_volume(const std::vector<ScheduledJob>& jobs)
                     break;
                 run_one(job);
             }
+            // Removed while held (every locker checks that the file it locked is still linked,
+            // see VolumeLock): job-locks/ holds a file only while a job runs, never one per name
+            // ever scheduled.
+            lock.remove_file();
         }
     } catch (const std::exception& e) {
         log(SchedulerLogLevel::Error, fmt::format("job {}: {}", volume, e.what()));
@@ -212,6 +221,42 @@ void Scheduler::Impl::run_one(const ScheduledJob& job)
     finish(job, at, outcome);
     if (options_.on_job_end)
         options_.on_job_end(JobReport{job, outcome.result, outcome.message, scheduler_now(), std::move(transfers)});
+}
+
+// The records of jobs no longer in the schedule (deleted, or whose line no longer reads) are
+// dropped, so state/schedule-runs stays the size of the schedule. A job of a deleted line that
+// is still running writes its record when it ends; the next tick drops it.
+void Scheduler::Impl::forget_deleted_jobs(const Schedule& schedule)
+{
+    std::unordered_set<std::string> keys;
+    keys.reserve(schedule.jobs.size());
+    for (const auto& job : schedule.jobs)
+        keys.insert(job.key());
+    std::lock_guard lock(records_mutex_);
+    if (std::erase_if(records_, [&](const auto& entry) { return !keys.contains(entry.first); }) == 0)
+        return;
+    try {
+        store_.save(records_);
+    } catch (const std::exception& e) {
+        log(SchedulerLogLevel::Error, fmt::format("schedule: cannot save the job records: {}", e.what()));
+    }
+}
+
+// Job lock files left by a crash, or by a version that kept one per name: a free lock is no
+// job at work, and its file is removed while held.
+void Scheduler::Impl::remove_stale_job_locks() noexcept
+{
+    try {
+        std::vector<std::string> names;
+        job_locks_.for_each([&](std::string_view entry, unsigned char) { names.emplace_back(entry); });
+        for (const auto& name : names) {
+            VolumeLock lock = VolumeLock::try_lock_existing(job_locks_.fd(), name);
+            if (lock.held())
+                lock.remove_file();
+        }
+    } catch (const std::exception& e) {
+        log(SchedulerLogLevel::Warn, fmt::format("schedule: cannot clean state/job-locks: {}", e.what()));
+    }
 }
 
 void Scheduler::Impl::finish(const ScheduledJob& job, Clock::time_point started, const JobOutcome& outcome)

@@ -436,3 +436,53 @@ TEST_CASE("scheduler: every job due at a tick starts at that tick, four at a tim
     // None is left for the next tick.
     CHECK(s.tick() == 0);
 }
+
+TEST_CASE("scheduler: job locks and records go with their jobs, names that are no volume included",
+          "[scheduler][seams]")
+{
+    // Issue 29: state/job-locks/ and state/schedule-runs kept an entry for every name ever
+    // scheduled.
+    SchedulerEnv env;
+    env.pool->create_volume("db");
+    env.pool->create_volume("web");
+    ScheduleFile file(env.pool->paths());
+    for (const char* v : {"db", "web", "ghost", "nobody"})
+        file.set(job(v, "snapshot", 60));
+    // A lock file left by an earlier version or a crash.
+    const fs::path job_locks = env.pool->paths().state / "job-locks";
+    fs::create_directories(job_locks);
+    std::ofstream(job_locks / "gone");
+    auto lock_files = [&] {
+        std::vector<std::string> out;
+        for (const auto& e : fs::directory_iterator(job_locks))
+            out.push_back(e.path().filename());
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    auto keys = [&] {
+        std::vector<std::string> out;
+        for (const auto& [key, r] : JobRecords(env.pool->paths()).load())
+            out.push_back(key);
+        return out;
+    };
+    Scheduler s(*env.pool, env.options());
+    env.tick(s);
+    CHECK(lock_files().empty());
+    CHECK(keys() == std::vector<std::string>{"db,snapshot", "ghost,snapshot", "nobody,snapshot", "web,snapshot"});
+    file.remove("web", JobAction::parse("snapshot"));
+    file.remove("ghost", JobAction::parse("snapshot"));
+    // db's job is deleted while it runs: its lock stays while it runs, its record goes after.
+    env.clock->advance(minutes(60));
+    env.write("db", "x");
+    Held db(env.hold("locks", "db"));
+    CHECK(s.tick() == 2);
+    file.remove("db", JobAction::parse("snapshot"));
+    REQUIRE(eventually([&] { return lock_files() == std::vector<std::string>{"db"}; }));
+    db.release();
+    s.wait_idle();
+    CHECK(env.count("db") == 2);
+    CHECK(lock_files().empty());
+    env.tick(s);
+    CHECK(keys() == std::vector<std::string>{"nobody,snapshot"});
+    CHECK(lock_files().empty());
+}
