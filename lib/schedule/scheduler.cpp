@@ -64,6 +64,7 @@ public:
     }
 
     std::size_t tick();
+    std::vector<const ScheduledJob*> due_jobs(const Schedule& schedule, Clock::time_point now);
     void loop();
     void run_volume(const std::vector<ScheduledJob>& jobs);
     void run_one(const ScheduledJob& job);
@@ -110,22 +111,9 @@ void Scheduler::Impl::read_schedule(Schedule& out)
     log(SchedulerLogLevel::Info, fmt::format("schedule: {} jobs{}", out.jobs.size(), out.paused ? ", globally paused" : ""));
 }
 
-std::size_t Scheduler::Impl::tick()
+// The due jobs, the longest overdue first (file order among equals).
+std::vector<const ScheduledJob*> Scheduler::Impl::due_jobs(const Schedule& schedule, Clock::time_point now)
 {
-    if (stopping_)
-        return 0;
-    Schedule schedule;
-    try {
-        read_schedule(schedule);
-    } catch (const std::exception& e) {
-        log(SchedulerLogLevel::Error, fmt::format("schedule: {}", e.what()));
-        return 0;
-    }
-    forget_deleted_jobs(schedule);
-    if (schedule.paused)
-        return 0;
-    const Clock::time_point now = scheduler_now();
-    // The due jobs, the longest overdue first (file order among equals).
     std::vector<std::pair<Clock::time_point, const ScheduledJob*>> due;
     for (const auto& job : schedule.jobs) {
         if (!job.active)
@@ -144,6 +132,28 @@ std::size_t Scheduler::Impl::tick()
             due.emplace_back(next_run(r, job.timer), &job);
     }
     std::stable_sort(due.begin(), due.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<const ScheduledJob*> out;
+    out.reserve(due.size());
+    for (const auto& entry : due)
+        out.push_back(entry.second);
+    return out;
+}
+
+std::size_t Scheduler::Impl::tick()
+{
+    if (stopping_)
+        return 0;
+    Schedule schedule;
+    try {
+        read_schedule(schedule);
+    } catch (const std::exception& e) {
+        log(SchedulerLogLevel::Error, fmt::format("schedule: {}", e.what()));
+        return 0;
+    }
+    forget_deleted_jobs(schedule);
+    if (schedule.paused)
+        return 0;
+    const std::vector<const ScheduledJob*> due = due_jobs(schedule, scheduler_now());
     // Every due job is queued now, one task per volume running its due jobs one after the
     // other: the workers bound how many run at once, not how many start per tick (issue 29:
     // four per tick made 300 hourly jobs run every 75 minutes).
@@ -151,7 +161,7 @@ std::size_t Scheduler::Impl::tick()
     std::map<std::string_view, std::size_t> task_of;
     {
         std::lock_guard lock(busy_mutex_);
-        for (const auto& [when, job] : due) {
+        for (const ScheduledJob* job : due) {
             // Python #22: a long replicate must make later ticks skip this volume's jobs, not
             // queue them (a burst of snapshots when the host comes back).
             if (busy_volumes_.contains(job->volume)) {
