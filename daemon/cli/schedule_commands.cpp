@@ -43,6 +43,10 @@ int schedule(Context& ctx, const Args& args)
     Pool& pool = ctx.pool();
     ScheduleFile file(ctx.paths);
     const std::string what = fmt::format("{} of volume '{}'", action.str(), volume);
+    // What the warnings need is read before the change: a read failing after it would exit 1
+    // with the change made (the fault suite's "failed but done").
+    const bool volume_missing = !remove && !toggle && !pool.has_volume(volume);
+    const bool paused = file.path().extension() == ".disabled";
     if (remove) {
         if (!file.remove(volume, action))
             throw NotFound(fmt::format("no scheduled job {} to delete", what));
@@ -55,10 +59,10 @@ int schedule(Context& ctx, const Args& args)
         bool replaced = file.set({volume, action, minutes, true});
         fmt::print("{} {} every {} min\n", replaced ? "rescheduled" : "scheduled", printable(what), minutes.count());
         // Volumes come and go: a job may be set up before its volume exists.
-        if (!pool.has_volume(volume))
+        if (volume_missing)
             fmt::print(stderr, "warning: volume '{}' does not exist (yet); the job fails until it does\n", volume);
     }
-    if (file.read().paused)
+    if (paused)
         fmt::print(stderr, "warning: the schedule is globally paused: no job runs until `buttervolume scheduled resume`\n");
     return 0;
 }
@@ -166,7 +170,7 @@ int list(Context& ctx, const Args& args)
     common::print_table({"VOLUME", "ACTION", "TIMER", "STATE", "LAST RUN", "RESULT", "NEXT RUN", "MESSAGE"}, rows);
     for (const auto& bad : s.invalid)
         fmt::print(stderr, "{}: line {} ignored ({}): {}\n", file.path().native(), bad.line, printable(bad.text),
-                   bad.error);
+                   printable(bad.error));
     for (const auto& warning : s.warnings)
         fmt::print(stderr, "warning: {}\n", printable(warning));
     if (s.paused)

@@ -2,6 +2,8 @@
 // The one JSON writer of the binary: RapidJSON's writer appending straight into a std::string.
 #pragma once
 
+#include "common/utf8.hpp"
+
 #include <rapidjson/writer.h>
 
 #include <cstdint>
@@ -18,8 +20,10 @@ template <class T>
 inline constexpr bool is_optional<std::optional<T>> = true;
 
 /// Writes one JSON document into a string it owns. Strings are taken with their length, so
-/// names holding NUL or any other byte come out escaped, never cut short. The methods are
-/// inline: the plugin's List reply writes two of them per volume.
+/// names holding NUL or any other byte come out escaped, never cut short; a byte that is not
+/// part of well-formed UTF-8 (a Latin-1 line of a hand-edited file, a hostile name) comes out
+/// as U+FFFD, so the document is always valid UTF-8. The methods are inline: the plugin's List
+/// reply writes two of them per volume.
 class JsonWriter {
 public:
     /// reserve: bytes to allocate up front (List knows the size of its reply in advance).
@@ -31,8 +35,20 @@ public:
     void end_object() { writer_.EndObject(); }
     void begin_array() { writer_.StartArray(); }
     void end_array() { writer_.EndArray(); }
-    void key(std::string_view k) { writer_.Key(k.data(), size(k)); }
-    void string(std::string_view s) { writer_.String(s.data(), size(s)); }
+    void key(std::string_view k)
+    {
+        if (ascii(k))
+            writer_.Key(k.data(), size(k));
+        else
+            key_repaired(k);
+    }
+    void string(std::string_view s)
+    {
+        if (ascii(s))
+            writer_.String(s.data(), size(s));
+        else
+            string_repaired(s);
+    }
     void boolean(bool b) { writer_.Bool(b); }
     void number(std::uint64_t n) { writer_.Uint64(n); }
     void real(double d) { writer_.Double(d); }
@@ -86,6 +102,26 @@ private:
         void Flush() {}
     };
     static rapidjson::SizeType size(std::string_view s) { return static_cast<rapidjson::SizeType>(s.size()); }
+    // RapidJSON's writer copies bytes >= 0x80 as they are (its validating mode fails the whole
+    // document instead): what is not UTF-8 is repaired first. ASCII, nearly every string
+    // written, needs no copy.
+    static bool ascii(std::string_view s)
+    {
+        for (char c : s)
+            if (static_cast<unsigned char>(c) >= 0x80)
+                return false;
+        return true;
+    }
+    void key_repaired(std::string_view k)
+    {
+        std::string v = valid_utf8(k);
+        writer_.Key(v.data(), size(v));
+    }
+    void string_repaired(std::string_view s)
+    {
+        std::string v = valid_utf8(s);
+        writer_.String(v.data(), size(v));
+    }
 
     std::string out_;
     StringSink sink_;

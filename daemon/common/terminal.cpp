@@ -2,6 +2,8 @@
 // Escaping control characters and printing aligned tables.
 #include "common/terminal.hpp"
 
+#include "common/utf8.hpp"
+
 #include <fmt/format.h>
 
 #include <unistd.h>
@@ -14,12 +16,20 @@ namespace buttervolume::common {
 
 std::string printable(std::string_view s)
 {
+    // Well-formed UTF-8 stays readable (a terminal shows it); a byte outside it is escaped
+    // like a control character, so a Latin-1 line neither garbles the terminal nor makes a
+    // log line undecodable.
     std::string out;
-    for (unsigned char c : s) {
-        if (c < 0x20 || c == 0x7f)
+    while (!s.empty()) {
+        const auto c = static_cast<unsigned char>(s.front());
+        std::size_t n = utf8_sequence_length(s);
+        if (c < 0x20 || c == 0x7f || n == 0) {
             out += fmt::format("\\x{:02x}", c);
-        else
-            out += static_cast<char>(c);
+            n = 1;
+        } else {
+            out.append(s.data(), n);
+        }
+        s.remove_prefix(n);
     }
     return out;
 }

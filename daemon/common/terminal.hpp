@@ -9,7 +9,8 @@
 
 namespace buttervolume::common {
 
-/// Escapes control characters (as \xNN) so that a name cannot forge output or log lines.
+/// Escapes control characters and bytes that are not well-formed UTF-8 (as \xNN), so that a
+/// name can neither forge output or log lines nor make them undecodable.
 std::string printable(std::string_view s);
 
 /// Writes text to stderr with write(2), ignoring failures: an error message that cannot be

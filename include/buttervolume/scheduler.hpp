@@ -44,8 +44,9 @@ struct BV_EXPORT JobReport {
 struct BV_EXPORT SchedulerOptions {
     /// Time between ticks: the schedule file is read again and due jobs start at each.
     std::chrono::milliseconds tick{std::chrono::seconds(60)};
-    /// Jobs running at once (each of a different volume). A due job finding every worker busy
-    /// waits for a later tick; it is never queued behind a hung one.
+    /// Jobs running at once (each of a different volume). Every job due at a tick is queued at
+    /// that tick and starts as soon as a worker is free; a volume whose job is queued or
+    /// running is skipped by later ticks, so a hung job holds one worker, never a growing queue.
     std::size_t workers = 4;
     /// Snapshot, replicate and synchronize jobs fail (and are retried) when the pool's
     /// filesystem has less free space than this percentage.
@@ -79,9 +80,11 @@ BV_EXPORT std::vector<JobStatus> job_statuses(const Pool& pool, const Schedule& 
 BV_EXPORT std::chrono::system_clock::time_point scheduler_now();
 
 /// Runs the jobs of config/schedule.csv on pool. Each tick reads the file (hand edits count
-/// from the next tick), starts every active job that is due and whose volume has no job
-/// running (a job lock per volume in state/job-locks/, across processes), and records each
-/// result in state/schedule-runs as it ends. Thread-safe.
+/// from the next tick) and queues every active job that is due and whose volume has no job
+/// queued or running; the jobs of one volume run one after the other (a job lock per volume
+/// in state/job-locks/, across processes, its file removed when the volume's jobs end). Each
+/// result is recorded in state/schedule-runs as it ends; the records of jobs no longer in the
+/// schedule are dropped at the next tick. Thread-safe.
 class BV_EXPORT Scheduler {
 public:
     /// pool must outlive the scheduler. Throws Error when state/ cannot be opened.
@@ -101,7 +104,8 @@ public:
     /// Scheduler waits for them.
     bool join();
 
-    /// One tick now, without the thread: starts the due jobs; returns how many started.
+    /// One tick now, without the thread: queues the due jobs; returns how many it queued (they
+    /// start at once, as far as there are workers, the others as workers free up).
     std::size_t tick();
     /// Waits until no job runs.
     void wait_idle();

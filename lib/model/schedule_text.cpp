@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <unordered_map>
 
 namespace buttervolume {
 
@@ -103,6 +104,11 @@ const ScheduledJob* Schedule::find(std::string_view volume, const JobAction& act
 Schedule parse_schedule(std::string_view text)
 {
     Schedule s;
+    // Each job's index in s.jobs by key, so that a job listed again is found in constant time
+    // (a scan of the jobs read so far made 30,000 lines take 20 s); the lines a later one
+    // replaced are dropped in one pass at the end.
+    std::unordered_map<std::string, std::size_t> index;
+    std::vector<bool> replaced;
     std::size_t number = 0;
     while (!text.empty()) {
         std::size_t nl = text.find('\n');
@@ -118,18 +124,27 @@ Schedule parse_schedule(std::string_view text)
             ScheduledJob job = parse_job(*fields, s.warnings);
             // The Python plugin replaces a job with the same (volume, action); a file edited by
             // hand may still hold both: the later line wins, as it would there.
-            for (auto it = s.jobs.begin(); it != s.jobs.end(); ++it)
-                if (it->key() == job.key()) {
-                    s.warnings.push_back(fmt::format("line {}: job {} ({}) listed again; this line wins", number,
-                                                     job.volume, job.action.str()));
-                    s.jobs.erase(it);
-                    break;
-                }
+            auto [it, added] = index.try_emplace(job.key(), s.jobs.size());
+            if (!added) {
+                s.warnings.push_back(fmt::format("line {}: job {} ({}) listed again; this line wins", number,
+                                                 job.volume, job.action.str()));
+                replaced[it->second] = true;
+                it->second = s.jobs.size();
+            }
             s.jobs.push_back(std::move(job));
+            replaced.push_back(false);
         } catch (const InvalidArgument& e) {
             s.invalid.push_back({number, std::string(trim_space(line)), e.what()});
         }
     }
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < s.jobs.size(); ++i)
+        if (!replaced[i]) {
+            if (kept != i)
+                s.jobs[kept] = std::move(s.jobs[i]);
+            ++kept;
+        }
+    s.jobs.resize(kept);
     return s;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Scheduler: the tick loop, the per-volume job locks, the bounded workers and the persisted records.
 #include "base/dir.hpp"
+#include "base/printable.hpp"
 #include "pool/test_seams.hpp"
 #include "pool/volume_lock.hpp"
 #include "schedule/job_runner.hpp"
@@ -16,7 +17,9 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
+#include <unordered_set>
 
 namespace buttervolume {
 
@@ -51,6 +54,7 @@ public:
           job_locks_(Dir::open(pool.paths().state, true).sub("job-locks", true, 0700)), records_(store_.load()),
           workers_(options_.workers)
     {
+        remove_stale_job_locks();
     }
 
     void log(SchedulerLogLevel level, const std::string& line) const
@@ -60,9 +64,14 @@ public:
     }
 
     std::size_t tick();
+    std::vector<const ScheduledJob*> due_jobs(const Schedule& schedule, Clock::time_point now);
     void loop();
+    void run_volume(const std::vector<ScheduledJob>& jobs);
+    void run_one(const ScheduledJob& job);
     void finish(const ScheduledJob& job, Clock::time_point started, const JobOutcome& outcome);
     void read_schedule(Schedule& out);
+    void forget_deleted_jobs(const Schedule& schedule);
+    void remove_stale_job_locks() noexcept;
 
     Pool& pool_;
     const SchedulerOptions options_;
@@ -73,6 +82,11 @@ public:
     std::mutex records_mutex_;
     std::map<std::string, JobRecord> records_;
     std::string last_text_;
+
+    // Volumes with a task queued or running in this process: a later tick skips their jobs
+    // (see tick()), so the queue holds at most one task per volume.
+    std::mutex busy_mutex_;
+    std::set<std::string, std::less<>> busy_volumes_;
 
     std::mutex loop_mutex_;
     std::condition_variable loop_wake_;
@@ -93,27 +107,13 @@ void Scheduler::Impl::read_schedule(Schedule& out)
         log(SchedulerLogLevel::Warn, fmt::format("schedule: {}", w));
     for (const auto& bad : out.invalid)
         log(SchedulerLogLevel::Error,
-            fmt::format("schedule: line {} ignored ({}): {}", bad.line, bad.text, bad.error));
+            fmt::format("schedule: line {} ignored ({}): {}", bad.line, printable(bad.text, 200), bad.error));
     log(SchedulerLogLevel::Info, fmt::format("schedule: {} jobs{}", out.jobs.size(), out.paused ? ", globally paused" : ""));
 }
 
-std::size_t Scheduler::Impl::tick()
+// The due jobs, the longest overdue first (file order among equals).
+std::vector<const ScheduledJob*> Scheduler::Impl::due_jobs(const Schedule& schedule, Clock::time_point now)
 {
-    if (stopping_)
-        return 0;
-    Schedule schedule;
-    try {
-        read_schedule(schedule);
-    } catch (const std::exception& e) {
-        log(SchedulerLogLevel::Error, fmt::format("schedule: {}", e.what()));
-        return 0;
-    }
-    if (schedule.paused)
-        return 0;
-    const Clock::time_point now = scheduler_now();
-    // The due jobs, the longest overdue first (file order among equals): a job skipped because
-    // another job of its volume was running goes first at the next tick, so two jobs of one
-    // volume that are due at every tick take turns instead of one starving the other.
     std::vector<std::pair<Clock::time_point, const ScheduledJob*>> due;
     for (const auto& job : schedule.jobs) {
         if (!job.active)
@@ -132,36 +132,141 @@ std::size_t Scheduler::Impl::tick()
             due.emplace_back(next_run(r, job.timer), &job);
     }
     std::stable_sort(due.begin(), due.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::size_t started = 0;
-    for (const auto& [when, job_ptr] : due) {
-        if (stopping_)
-            break;
-        const ScheduledJob& job = *job_ptr;
-        // Python #22: a long replicate must make later ticks skip this volume's jobs, not queue
-        // them (a burst of snapshots when the host comes back). The lock is a file, so a second
-        // daemon or a library user running the same schedule is kept out too.
-        auto lock = std::make_shared<VolumeLock>(VolumeLock::try_lock(job_locks_.fd(), job.volume));
-        if (!lock->held()) {
-            log(SchedulerLogLevel::Debug,
-                fmt::format("job {} {}: skipped, another job of the volume is running", job.volume, job.action.str()));
-            continue;
-        }
-        bool submitted = workers_.try_submit([this, job, lock] {
-            const Clock::time_point at = scheduler_now();
-            log(SchedulerLogLevel::Debug, fmt::format("job {} {}: started", job.volume, job.action.str()));
-            std::vector<JobTransfer> transfers;
-            JobOutcome outcome = run_job(pool_, job, {options_.min_free_percent, options_.ssh_port}, &transfers);
-            finish(job, at, outcome);
-            if (options_.on_job_end)
-                options_.on_job_end(JobReport{job, outcome.result, outcome.message, scheduler_now(), std::move(transfers)});
-        });
-        if (submitted)
-            ++started;
-        else
-            log(SchedulerLogLevel::Debug,
-                fmt::format("job {} {}: every worker is busy; waits for a later tick", job.volume, job.action.str()));
+    std::vector<const ScheduledJob*> out;
+    out.reserve(due.size());
+    for (const auto& entry : due)
+        out.push_back(entry.second);
+    return out;
+}
+
+std::size_t Scheduler::Impl::tick()
+{
+    if (stopping_)
+        return 0;
+    Schedule schedule;
+    try {
+        read_schedule(schedule);
+    } catch (const std::exception& e) {
+        log(SchedulerLogLevel::Error, fmt::format("schedule: {}", e.what()));
+        return 0;
     }
-    return started;
+    forget_deleted_jobs(schedule);
+    if (schedule.paused)
+        return 0;
+    const std::vector<const ScheduledJob*> due = due_jobs(schedule, scheduler_now());
+    // Every due job is queued now, one task per volume running its due jobs one after the
+    // other: the workers bound how many run at once, not how many start per tick (issue 29:
+    // four per tick made 300 hourly jobs run every 75 minutes).
+    std::vector<std::vector<ScheduledJob>> tasks;
+    std::map<std::string_view, std::size_t> task_of;
+    {
+        std::lock_guard lock(busy_mutex_);
+        for (const ScheduledJob* job : due) {
+            // Python #22: a long replicate must make later ticks skip this volume's jobs, not
+            // queue them (a burst of snapshots when the host comes back).
+            if (busy_volumes_.contains(job->volume)) {
+                log(SchedulerLogLevel::Debug, fmt::format("job {} {}: skipped, another job of the volume is running",
+                                                          job->volume, job->action.str()));
+                continue;
+            }
+            auto [it, added] = task_of.try_emplace(job->volume, tasks.size());
+            if (added)
+                tasks.emplace_back();
+            tasks[it->second].push_back(*job);
+        }
+        for (const auto& jobs : tasks)
+            busy_volumes_.insert(jobs.front().volume);
+    }
+    std::size_t queued = 0;
+    for (auto& jobs : tasks) {
+        const std::string volume = jobs.front().volume;
+        const std::size_t n = jobs.size();
+        if (workers_.submit([this, jobs = std::move(jobs)] { run_volume(jobs); })) {
+            queued += n;
+        } else {
+            std::lock_guard lock(busy_mutex_);
+            busy_volumes_.erase(volume);
+        }
+    }
+    return queued;
+}
+
+void Scheduler::Impl::run_volume(const std::vector<ScheduledJob>& jobs)
+{
+    const std::string& volume = jobs.front().volume;
+    try {
+        // The lock is a file, so a second daemon or a library user running the same schedule
+        // is kept out too. It is taken when the task starts, not when it is queued: a queue
+        // of hundreds of volumes holds no descriptor.
+        VolumeLock lock = VolumeLock::try_lock(job_locks_.fd(), volume);
+        if (!lock.held()) {
+            for (const auto& job : jobs)
+                log(SchedulerLogLevel::Debug, fmt::format("job {} {}: skipped, another job of the volume is running",
+                                                          job.volume, job.action.str()));
+        } else {
+            for (const auto& job : jobs) {
+                // stop(): nothing starts after it, queued jobs included.
+                if (stopping_)
+                    break;
+                run_one(job);
+            }
+            // Removed while held (every locker checks that the file it locked is still linked,
+            // see VolumeLock): job-locks/ holds a file only while a job runs, never one per name
+            // ever scheduled.
+            lock.remove_file();
+        }
+    } catch (const std::exception& e) {
+        log(SchedulerLogLevel::Error, fmt::format("job {}: {}", volume, e.what()));
+    }
+    std::lock_guard lock(busy_mutex_);
+    busy_volumes_.erase(volume);
+}
+
+void Scheduler::Impl::run_one(const ScheduledJob& job)
+{
+    const Clock::time_point at = scheduler_now();
+    log(SchedulerLogLevel::Debug, fmt::format("job {} {}: started", job.volume, job.action.str()));
+    std::vector<JobTransfer> transfers;
+    JobOutcome outcome = run_job(pool_, job, {options_.min_free_percent, options_.ssh_port}, &transfers);
+    finish(job, at, outcome);
+    if (options_.on_job_end)
+        options_.on_job_end(JobReport{job, outcome.result, outcome.message, scheduler_now(), std::move(transfers)});
+}
+
+// The records of jobs no longer in the schedule (deleted, or whose line no longer reads) are
+// dropped, so state/schedule-runs stays the size of the schedule. A job of a deleted line that
+// is still running writes its record when it ends; the next tick drops it.
+void Scheduler::Impl::forget_deleted_jobs(const Schedule& schedule)
+{
+    std::unordered_set<std::string> keys;
+    keys.reserve(schedule.jobs.size());
+    for (const auto& job : schedule.jobs)
+        keys.insert(job.key());
+    std::lock_guard lock(records_mutex_);
+    if (std::erase_if(records_, [&](const auto& entry) { return !keys.contains(entry.first); }) == 0)
+        return;
+    try {
+        store_.save(records_);
+    } catch (const std::exception& e) {
+        log(SchedulerLogLevel::Error, fmt::format("schedule: cannot save the job records: {}", e.what()));
+    }
+}
+
+// Job lock files left by a crash, or by a version that kept one per name: a free lock is no
+// job at work, and its file is removed while held.
+void Scheduler::Impl::remove_stale_job_locks() noexcept
+{
+    try {
+        std::vector<std::string> names;
+        job_locks_.for_each([&](std::string_view entry, unsigned char) { names.emplace_back(entry); });
+        for (const auto& name : names) {
+            VolumeLock lock = VolumeLock::try_lock_existing(job_locks_.fd(), name);
+            if (lock.held())
+                lock.remove_file();
+        }
+    } catch (const std::exception& e) {
+        log(SchedulerLogLevel::Warn, fmt::format("schedule: cannot clean state/job-locks: {}", e.what()));
+    }
 }
 
 void Scheduler::Impl::finish(const ScheduledJob& job, Clock::time_point started, const JobOutcome& outcome)

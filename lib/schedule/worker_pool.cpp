@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// WorkerPool: fixed threads, a task accepted only when a thread is free for it.
+// WorkerPool: fixed threads and a queue of tasks waiting for one of them.
 #include "schedule/worker_pool.hpp"
 
 namespace buttervolume {
@@ -22,11 +22,11 @@ WorkerPool::~WorkerPool()
             t.join();
 }
 
-bool WorkerPool::try_submit(std::function<void()> task)
+bool WorkerPool::submit(std::function<void()> task)
 {
     {
         std::lock_guard lock(mutex_);
-        if (stopping_ || busy_ + tasks_.size() >= threads_.size())
+        if (stopping_)
             return false;
         tasks_.push_back(std::move(task));
     }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// WorkerPool: a fixed number of threads that take a task only when one of them is free.
+// WorkerPool: a fixed number of threads taking tasks from a queue, in order.
 #pragma once
 
 #include <chrono>
@@ -12,21 +12,22 @@
 
 namespace buttervolume {
 
-/// Runs tasks on at most n threads. try_submit refuses a task when every thread is taken, so
-/// nothing waits in a queue behind a task that hangs.
+/// Runs tasks on at most n threads; a task submitted while every thread is taken waits in the
+/// queue and starts, in submission order, as soon as a thread is free. The caller bounds the
+/// queue (the scheduler queues at most one task per volume).
 class WorkerPool {
 public:
     explicit WorkerPool(std::size_t n);
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;
-    /// Joins the threads, after the running tasks end.
+    /// Joins the threads, after the running and queued tasks end.
     ~WorkerPool();
 
-    /// Runs task on a free thread and returns true; false, running nothing, when none is free.
-    bool try_submit(std::function<void()> task);
-    /// Waits until no task runs; false when that took longer than timeout.
+    /// Queues task; false, running nothing, after abandon().
+    bool submit(std::function<void()> task);
+    /// Waits until no task runs or waits; false when that took longer than timeout.
     bool wait_idle(std::chrono::milliseconds timeout);
-    /// Accepts no more tasks; each thread ends after its current task.
+    /// Accepts no more tasks; each thread ends once the queue is empty.
     void abandon();
 
 private:

@@ -286,6 +286,36 @@ class Export(Op):
         return [] if mode == 0o600 else [f"item 13: the stream file has mode {mode:o}, not 600"]
 
 
+class Schedule(Op):
+    """`schedule ACTION TIMER VOLUME`: config/schedule.csv rewritten whole, the old file or the new."""
+    OLD = "v,snapshot,60,True\n"
+
+    def __init__(self, name, args, new):
+        super().__init__(name)
+        self.args = args
+        self.new = new
+
+    def setup(self, pool):
+        pool.must("create", "v")
+        pool.must("schedule", "snapshot", "60", "v")
+        return {}
+
+    def argv(self, pool, ctx):
+        return pool.argv("schedule", *self.args)
+
+    def classify(self, pool, ctx, view):
+        try:
+            with open(os.path.join(pool.root, "config", "schedule.csv")) as f:
+                text = f.read()
+        except OSError as e:
+            return "broken", f"config/schedule.csv cannot be read: {e}"
+        if text == self.OLD:
+            return "old", ""
+        if text == self.new:
+            return "new", ""
+        return "broken", f"config/schedule.csv holds {text!r}"
+
+
 class PluginCall(Op):
     """Mount or Unmount through the daemon; for Unmount the runner first mounts c1 once."""
 
@@ -321,6 +351,8 @@ def all_ops():
         Create("create-from-snapshot", ["from=@SNAP"], {}),
         Remove("remove"), Snapshot("snapshot"), Restore("restore"), Clone("clone"), Purge("purge"),
         Rm("rm"), Import("import"), Export("export"),
+        Schedule("schedule-add", ["purge:1d", "60", "v"], Schedule.OLD + "v,purge:1d,60,True\n"),
+        Schedule("schedule-delete", ["snapshot", "delete", "v"], ""),
         PluginCall("plugin-mount", "/VolumeDriver.Mount", False),
         PluginCall("plugin-unmount", "/VolumeDriver.Unmount", True),
     ]

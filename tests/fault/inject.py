@@ -4,7 +4,7 @@
                  [--cap N] [--known ITEMS] [--list] [-v] BUTTERVOLUME_BIN
 
 For each operation (create with each option, remove, snapshot, restore, clone, purge, rm, import,
-export, plugin Mount and Unmount) a counting run under strace finds the syscalls it makes, from
+export, schedule add and delete, plugin Mount and Unmount) a counting run under strace finds the syscalls it makes, from
 its first touch of the pool root (what runs before that is the dynamic loader and libc start-up).
 Then for each of the points below, on a fresh pool:
   kill   SIGKILL at the entry of the syscall (strace -e inject=NAME:signal=KILL:when=K)

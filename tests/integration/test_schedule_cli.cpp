@@ -142,6 +142,42 @@ TEST_CASE("schedule cli: scheduled --json has each job's timer, state, results a
     CHECK(std::string(doc["Invalid"][0]["Error"].GetString()).find("unknown action") != std::string::npos);
 }
 
+TEST_CASE("schedule cli: a Latin-1 line in the file leaves --json and the table valid UTF-8", "[schedule-cli]")
+{
+    // Issue 29: the raw byte went into the JSON, and a strict parser lost every job with it.
+    CliPool p;
+    REQUIRE(p.bv({"schedule", "snapshot", "60", "db"}).status == 0);
+    std::ofstream(p.csv, std::ios::app) << "caf\xe9,snapshot,60,True\n"
+                                        << "db,purge:1d\xe9,60,True\n"
+                                        << "db,snapshot+purge:1d,60,\xc3\n";
+    // Python's decoder, strict: what a JSON consumer meets. Prints what it could read.
+    const fs::path saved = p.fsx.mnt() / "output";
+    auto decoded = [&](const std::string& bytes, const std::string& how) {
+        std::ofstream(saved, std::ios::trunc | std::ios::binary) << bytes;
+        return run({"python3", "-c",
+                    "import json, sys\n"
+                    "text = open(sys.argv[1], 'rb').read().decode('utf-8', 'strict')\n"
+                    "if sys.argv[2] == 'json':\n"
+                    "    d = json.loads(text)\n"
+                    "    print(len(d['Jobs']), d['Jobs'][0]['Volume'], len(d['Invalid']))\n"
+                    "    print('\\n'.join(i['Text'] for i in d['Invalid']))\n",
+                    saved.native(), how});
+    };
+    auto json = p.bv({"scheduled", "--json"});
+    REQUIRE(json.status == 0);
+    auto read = decoded(json.out, "json");
+    INFO(read.err);
+    REQUIRE(read.status == 0);
+    // Each byte that is not UTF-8 is U+FFFD.
+    CHECK(read.out == "1 db 3\ncaf\ufffd,snapshot,60,True\ndb,purge:1d\ufffd,60,True\ndb,snapshot+purge:1d,60,\ufffd\n");
+    auto table = p.bv({"scheduled"});
+    REQUIRE(table.status == 0);
+    CHECK(decoded(table.out, "text").status == 0);
+    CHECK(decoded(table.err, "text").status == 0);
+    // The table escapes the byte, so the operator sees which one it is.
+    CHECK(table.err.find("caf\\xe9,snapshot") != std::string::npos);
+}
+
 TEST_CASE("schedule cli: a kill during the rewrite leaves the old or the new file, never a mix", "[schedule-cli][seams]")
 {
     require_test_seams();

@@ -14,8 +14,10 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <thread>
+#include <utility>
 
 using namespace buttervolume;
 using namespace buttervolume::test;
@@ -81,6 +83,24 @@ struct SchedulerEnv {
     {
         std::lock_guard lock(lines_mutex);
         return fmt::format("{}", fmt::join(lines, "\n"));
+    }
+};
+
+// A lock taken with SchedulerEnv::hold, given back at the end of its scope: declared after the
+// Scheduler, it is released before the Scheduler waits for the jobs blocked on it, so a failed
+// REQUIRE ends the test instead of hanging it.
+struct Held {
+    int fd = -1;
+    explicit Held(int f) : fd(f) {}
+    Held(Held&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+    Held& operator=(Held&&) = delete;
+    ~Held() { release(); }
+    void release()
+    {
+        if (fd >= 0) {
+            ::flock(fd, LOCK_UN);
+            ::close(std::exchange(fd, -1));
+        }
     }
 };
 
@@ -324,6 +344,7 @@ TEST_CASE("scheduler: stop lets a running job finish, and gives up on one that d
         o.stop_timeout = seconds(30);
         Scheduler s(*env.pool, o);
         CHECK(s.tick() == 1);
+        REQUIRE(eventually([&] { return env.log().find("job db snapshot: started") != std::string::npos; }));
         std::thread release([fd] {
             std::this_thread::sleep_for(milliseconds(700));
             ::flock(fd, LOCK_UN);
@@ -335,11 +356,16 @@ TEST_CASE("scheduler: stop lets a running job finish, and gives up on one that d
         CHECK(env.record("db", "snapshot").last_result == JobResult::Ok);
     }
     file.set(job("web", "snapshot", 60));
+    env.pool->create_volume("late");
+    file.set(job("late", "snapshot", 60));
     int wfd = env.hold("locks", "web");
     SchedulerOptions o = env.options();
     o.stop_timeout = seconds(1);
+    // One worker: late's job waits in the queue behind web's, and must not start after stop().
+    o.workers = 1;
     auto s = std::make_unique<Scheduler>(*env.pool, o);
-    CHECK(s->tick() == 1);
+    CHECK(s->tick() == 2);
+    REQUIRE(eventually([&] { return env.log().find("job web snapshot: started") != std::string::npos; }));
     s->stop();
     const auto t0 = steady_clock::now();
     CHECK_FALSE(s->join());
@@ -352,9 +378,12 @@ TEST_CASE("scheduler: stop lets a running job finish, and gives up on one that d
     for (int i = 0; i < 100 && env.count("web") == 0; ++i)
         std::this_thread::sleep_for(milliseconds(100));
     CHECK(env.count("web") == 1);
+    s.reset();
+    CHECK(env.count("late") == 0);
+    CHECK(env.log().find("job late snapshot: started") == std::string::npos);
 }
 
-TEST_CASE("scheduler: a job skipped for its volume's running job goes first at the next tick", "[scheduler][seams]")
+TEST_CASE("scheduler: two jobs of one volume due at one tick both run, one after the other", "[scheduler][seams]")
 {
     SchedulerEnv env;
     env.pool->create_volume("db");
@@ -362,23 +391,98 @@ TEST_CASE("scheduler: a job skipped for its volume's running job goes first at t
     file.set(job("db", "snapshot", 1));
     file.set(job("db", "purge:1h", 1));
     Scheduler s(*env.pool, env.options());
-    // A CLI restore (say) holds db's lock at both ticks: the job started first waits for it,
-    // keeping the volume's job lock, and the other is skipped.
-    int fd = env.hold("locks", "db");
-    CHECK(s.tick() == 1);
-    ::flock(fd, LOCK_UN);
-    s.wait_idle();
-    const auto first = env.clock->now();
-    CHECK(env.record("db", "snapshot").last_run == first);
-    CHECK(env.record("db", "purge:1h").last_result == JobResult::None);
-    // A minute later both are due again: the purge, skipped before, starts first.
-    env.write("db", "x");
+    // A CLI restore (say) holds db's lock: the volume's jobs wait for it, and a tick meanwhile
+    // queues nothing more for db.
+    Held db(env.hold("locks", "db"));
+    CHECK(s.tick() == 2);
     env.clock->advance(minutes(1));
-    REQUIRE(::flock(fd, LOCK_EX) == 0);
-    CHECK(s.tick() == 1);
-    ::flock(fd, LOCK_UN);
-    ::close(fd);
+    CHECK(s.tick() == 0);
+    db.release();
     s.wait_idle();
-    CHECK(env.record("db", "purge:1h").last_run == env.clock->now());
-    CHECK(env.record("db", "snapshot").last_run == first);
+    CHECK(env.record("db", "snapshot").last_result == JobResult::Ok);
+    CHECK(env.record("db", "purge:1h").last_result == JobResult::Ok);
+    CHECK(env.count("db") == 1);
+}
+
+TEST_CASE("scheduler: every job due at a tick starts at that tick, four at a time", "[scheduler][seams]")
+{
+    // Issue 29: four jobs started per tick, the others waited for later ticks (16 never-run
+    // jobs took four ticks, 300 hourly jobs ran every 75 minutes).
+    SchedulerEnv env;
+    ScheduleFile file(env.pool->paths());
+    constexpr int n = 16;
+    for (int i = 0; i < n; ++i) {
+        const std::string v = fmt::format("v{:02}", i);
+        env.pool->create_volume(v);
+        file.set(job(v, "snapshot", 60));
+    }
+    SchedulerOptions o = env.options();
+    o.workers = 4;
+    Scheduler s(*env.pool, o);
+    // Held as a long restore would: each job that starts waits inside its snapshot.
+    std::vector<Held> held;
+    for (int i = 0; i < n; ++i)
+        held.emplace_back(env.hold("locks", fmt::format("v{:02}", i)));
+    CHECK(s.tick() == n);
+    // Four start, the others wait for a worker.
+    auto started = [&] { return occurrences(env.log(), ": started"); };
+    REQUIRE(eventually([&] { return started() == 4; }));
+    std::this_thread::sleep_for(milliseconds(300));
+    CHECK(started() == 4);
+    held.clear();
+    s.wait_idle();
+    for (int i = 0; i < n; ++i)
+        CHECK(env.count(fmt::format("v{:02}", i)) == 1);
+    // None is left for the next tick.
+    CHECK(s.tick() == 0);
+}
+
+TEST_CASE("scheduler: job locks and records go with their jobs, names that are no volume included",
+          "[scheduler][seams]")
+{
+    // Issue 29: state/job-locks/ and state/schedule-runs kept an entry for every name ever
+    // scheduled.
+    SchedulerEnv env;
+    env.pool->create_volume("db");
+    env.pool->create_volume("web");
+    ScheduleFile file(env.pool->paths());
+    for (const char* v : {"db", "web", "ghost", "nobody"})
+        file.set(job(v, "snapshot", 60));
+    // A lock file left by an earlier version or a crash.
+    const fs::path job_locks = env.pool->paths().state / "job-locks";
+    fs::create_directories(job_locks);
+    std::ofstream(job_locks / "gone");
+    auto lock_files = [&] {
+        std::vector<std::string> out;
+        for (const auto& e : fs::directory_iterator(job_locks))
+            out.push_back(e.path().filename());
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    auto keys = [&] {
+        std::vector<std::string> out;
+        for (const auto& [key, r] : JobRecords(env.pool->paths()).load())
+            out.push_back(key);
+        return out;
+    };
+    Scheduler s(*env.pool, env.options());
+    env.tick(s);
+    CHECK(lock_files().empty());
+    CHECK(keys() == std::vector<std::string>{"db,snapshot", "ghost,snapshot", "nobody,snapshot", "web,snapshot"});
+    file.remove("web", JobAction::parse("snapshot"));
+    file.remove("ghost", JobAction::parse("snapshot"));
+    // db's job is deleted while it runs: its lock stays while it runs, its record goes after.
+    env.clock->advance(minutes(60));
+    env.write("db", "x");
+    Held db(env.hold("locks", "db"));
+    CHECK(s.tick() == 2);
+    file.remove("db", JobAction::parse("snapshot"));
+    REQUIRE(eventually([&] { return lock_files() == std::vector<std::string>{"db"}; }));
+    db.release();
+    s.wait_idle();
+    CHECK(env.count("db") == 2);
+    CHECK(lock_files().empty());
+    env.tick(s);
+    CHECK(keys() == std::vector<std::string>{"nobody,snapshot"});
+    CHECK(lock_files().empty());
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # Bounded stress test: parallel CLI and plugin clients on a few volumes, then everything must agree.
-"""usage: stress.py [--seconds S] [--cli N] [--plugin N] [--hostile N] [--volumes N] [--limit SECONDS] BUTTERVOLUME_BIN
+"""usage: stress.py [--seconds S] [--cli N] [--plugin N] [--hostile N] [--volumes N] [--jobs N] [--limit SECONDS] BUTTERVOLUME_BIN
 
 For a fixed time, N CLI clients (create, snapshot, restore, remove, purge, rm, snapshots) and N
 plugin clients (Mount and Unmount with IDs of their own, Get, List, Path, Create, Remove) work on
@@ -12,7 +12,10 @@ Then: each volume's mount count (plugin Get) is what the clients hold mounted, a
 hold mounted still exists; the snapshot records (state/snapshots/<volume>), Get's snapshot count,
 `snapshots --json` and the disk agree; List, `volumes --json` and the disk agree; every snapshot
 is read-only; no leftovers; no request or command took longer than --limit (1 s, the issue's
-bound); errors are only those a race explains (no such volume, mounted, ...). Exit 0 or 1; 77
+bound); errors are only those a race explains (no such volume, mounted, ...). Meanwhile the
+daemon's scheduler (one tick a second) gets --jobs snapshot jobs due at one tick, snapshot+purge
+jobs on the stressed volumes and jobs of names that are no volume: each due job must run within
+15 s, deleted jobs leave no record and no job lock file is left. Exit 0 or 1; 77
 when not root. Runs on a loop btrfs removed on exit.
 """
 import argparse
@@ -30,6 +33,7 @@ from fault_invariants import check_pool  # noqa: E402
 from plugin_client import Daemon, post  # noqa: E402
 from stress_clients import (CliWorker, HostileMetricsClient, MetricsScraper, PluginWorker, Stats,  # noqa: E402
                             free_tcp_port)
+from stress_schedule import ScheduleLoad  # noqa: E402
 
 
 # Problems this test has found beyond issue 12's list, by label, for --known until they are fixed:
@@ -122,6 +126,7 @@ def main():
     ap.add_argument("--plugin", type=int, default=8, help="plugin clients (default 8)")
     ap.add_argument("--hostile", type=int, default=2, help="hostile clients on the metrics port (default 2)")
     ap.add_argument("--volumes", type=int, default=3)
+    ap.add_argument("--jobs", type=int, default=24, help="volumes with a scheduled job, all due at once (default 24)")
     ap.add_argument("--limit", type=float, default=1.0, help="the longest a request may take (default 1 s)")
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--known", default="", help=f"labels of known problems to report, not fail: {', '.join(KNOWN)}")
@@ -130,6 +135,10 @@ def main():
     pool = Pool(os.path.abspath(args.bin), os.path.join(fs.mnt, "pool"))
     sock = os.path.join(fs.dir, "plugin.sock")
     port = free_tcp_port()
+    schedule = ScheduleLoad(pool, [f"s{i}" for i in range(args.volumes)], args.jobs, args.seconds)
+    schedule.prepare()
+    # One tick a second: the scheduled jobs start while the clients run.
+    os.environ["BUTTERVOLUME_TIMER"] = "1"
     daemon = Daemon(pool.bin, pool.root, sock, os.path.join(fs.dir, "daemon.log"),
                     extra=("--metrics", f"127.0.0.1:{port}"))
     fs.on_close(lambda: daemon.proc.kill())
@@ -142,7 +151,7 @@ def main():
     plugin = [PluginWorker(i, sock, volumes, stats, deadline, args.seed + 100 + i) for i in range(args.plugin)]
     metrics = [MetricsScraper(port, stats, deadline)]
     metrics += [HostileMetricsClient(i, port, stats, deadline, args.seed + 200 + i) for i in range(args.hostile)]
-    workers = cli + plugin + metrics
+    workers = cli + plugin + metrics + [schedule]
     for w in workers:
         w.start()
     for w in workers:
@@ -152,10 +161,12 @@ def main():
         problems.append("a client was still running two minutes after the end")
     problems += latency_report(stats, args.limit)
     problems += agree(pool, sock, volumes, plugin)
+    problems += schedule.check()
     problems += release(pool, sock, volumes, plugin)
     rc, in_time = daemon.stop(10)
     if not in_time or rc != 0:
         problems.append(f"the daemon did not stop cleanly on SIGTERM (status {rc}, in time {in_time})")
+    problems += schedule.lock_files()
     tolerated = [label for label in args.known.split(",") if label]
     known = [p for p in problems if any(KNOWN[t].search(p) for t in tolerated if t in KNOWN)]
     for p in problems:

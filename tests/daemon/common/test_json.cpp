@@ -22,6 +22,26 @@ TEST_CASE("json: optional fields are null when unset, and names keep every byte"
     CHECK(w.take() == R"({"A":null,"B":null,"C":7,"D":"x\u0000y","E":"e"})");
 }
 
+TEST_CASE("json: bytes that are not UTF-8 come out as U+FFFD, UTF-8 as it is", "[json]")
+{
+    common::JsonWriter w;
+    w.begin_object();
+    // Latin-1, a stray continuation byte, an overlong '/', a surrogate, past U+10FFFF, cut short.
+    w.field("L", "caf\xe9");
+    w.field("C", "\x80x");
+    w.field("O", "\xc0\xaf");
+    w.field("S", "\xed\xa0\x80");
+    w.field("P", "\xf4\x90\x80\x80");
+    w.field("T", "\xe2\x82");
+    w.field("U", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    w.field("K\xff", true);
+    w.end_object();
+    CHECK(w.take() == "{\"L\":\"caf\ufffd\",\"C\":\"\ufffdx\",\"O\":\"\ufffd\ufffd\",\"S\":\"\ufffd\ufffd\ufffd\","
+                      "\"P\":\"\ufffd\ufffd\ufffd\ufffd\",\"T\":\"\ufffd\ufffd\",\"U\":\"caf\u00e9 \u20ac \U0001f600\","
+                      "\"K\ufffd\":true}");
+    CHECK(common::printable("caf\xe9 \xc3\xa9\x1b") == "caf\\xe9 \xc3\xa9\\x1b");
+}
+
 TEST_CASE("json: a field is written as its type says, a string literal as a string", "[json]")
 {
     common::JsonWriter w;
