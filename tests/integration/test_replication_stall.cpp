@@ -4,6 +4,7 @@
 // within the stall bound, stop ssh, free the volume, and leave nothing half-made on either side.
 #include "../catch.hpp"
 #include "replication_helpers.hpp"
+#include "stalled_remote.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -26,94 +27,10 @@ namespace {
 
 constexpr int stall_seconds = 3;
 
-bool has_receive_leftover(const fs::path& root)
-{
-    for (const auto& e : fs::directory_iterator(root / "snapshots"))
-        if (e.path().filename().native().starts_with(".recv."))
-            return true;
-    return false;
-}
-
 void random_file(const fs::path& p, int mib)
 {
     sh(fmt::format("head -c {}M /dev/urandom > '{}' && sync", mib, p.native()));
 }
-
-// The command line of every process, NULs as spaces.
-std::vector<std::pair<pid_t, std::string>> processes()
-{
-    std::vector<std::pair<pid_t, std::string>> out;
-    for (const auto& e : fs::directory_iterator("/proc")) {
-        const std::string name = e.path().filename().native();
-        if (name.find_first_not_of("0123456789") != std::string::npos)
-            continue;
-        std::ifstream in(e.path() / "cmdline");
-        std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        std::replace(cmd.begin(), cmd.end(), '\0', ' ');
-        out.emplace_back(static_cast<pid_t>(std::stoi(name)), cmd);
-    }
-    return out;
-}
-
-// The serve-ssh processes sshd runs for the host whose pool root is root.
-std::vector<pid_t> serve_ssh_of(const fs::path& root)
-{
-    std::vector<pid_t> out;
-    for (const auto& [pid, cmd] : processes())
-        if (cmd.find("serve-ssh") != std::string::npos && cmd.find(root.native()) != std::string::npos)
-            out.push_back(pid);
-    return out;
-}
-
-// ssh clients still connected to the alias.
-std::size_t ssh_clients_to(const std::string& alias)
-{
-    std::size_t n = 0;
-    for (const auto& [pid, cmd] : processes())
-        if (cmd.starts_with("ssh ") && cmd.find(" " + alias + " ") != std::string::npos)
-            ++n;
-    return n;
-}
-
-// The rsync senders serve-ssh runs for the host whose pool root is root.
-std::vector<pid_t> rsync_servers_of(const fs::path& root)
-{
-    std::vector<pid_t> out;
-    for (const auto& [pid, cmd] : processes())
-        if (cmd.starts_with("rsync --server") && cmd.find(root.native()) != std::string::npos)
-            out.push_back(pid);
-    return out;
-}
-
-// rsync's unfinished files (".NAME.XXXXXX") in dir.
-bool has_rsync_temp(const fs::path& dir)
-{
-    for (const auto& e : fs::directory_iterator(dir))
-        if (e.path().filename().native().starts_with(".blob."))
-            return true;
-    return false;
-}
-
-// The remote's serve-ssh (and the rsync it runs), stopped as a hung process would be;
-// continued when this goes.
-struct StoppedRemote {
-    std::vector<pid_t> pids;
-    void stop(const fs::path& root)
-    {
-        pids = serve_ssh_of(root);
-        for (pid_t p : rsync_servers_of(root))
-            pids.push_back(p);
-        for (pid_t p : pids)
-            ::kill(p, SIGSTOP);
-    }
-    void resume()
-    {
-        for (pid_t p : pids)
-            ::kill(p, SIGCONT);
-        pids.clear();
-    }
-    ~StoppedRemote() { resume(); }
-};
 
 // `buttervolume --root root args...` in the background, stderr (and stdout, with_stdout) into
 // err_path, the stall bound at stall_seconds.
