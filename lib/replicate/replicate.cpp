@@ -63,6 +63,33 @@ void check_answer(ReplicateResult& r, const std::string& out, const Remote& remo
                                         line.substr(0, 200)));
 }
 
+// The error of a send the guard stopped: the remote moved nothing for its bound.
+Error stalled(std::string_view snapshot, const Remote& remote, const StallGuard& guard)
+{
+    return Error(ETIMEDOUT, fmt::format("send '{}' to {} failed: {}", snapshot, remote.spec,
+                                        replication::stall_message(guard)));
+}
+
+// After the stream: the remote's answer, still under the guard.
+void finish(ChildProcess& ssh, StallGuard& guard, ReplicateResult& r, const Remote& remote,
+            const std::string& local_error)
+{
+    ssh.close_stdin();
+    // The remote commits (and syncs) what it received before it answers: the bound starts anew.
+    guard.progress();
+    std::string answer;
+    try {
+        answer = read_to_end(ssh.stdout_fd());
+    } catch (const Error&) {
+    }
+    int rc = ssh.wait();
+    if (guard.fired() && rc != 0)
+        throw stalled(r.snapshot, remote, guard);
+    if (!local_error.empty() && rc == 0)
+        throw Error(EIO, fmt::format("send '{}' to {} failed: {}", r.snapshot, remote.spec, local_error));
+    check_answer(r, answer, remote, rc, ssh.error_text());
+}
+
 } // namespace
 
 ReplicateResult replicate(Pool& pool, std::string_view snapshot, const Remote& remote, const ReplicateOptions& opts)
@@ -93,10 +120,6 @@ ReplicateResult replicate(Pool& pool, std::string_view snapshot, const Remote& r
     // Held locks and a remote that stops reading (its sshd still answers keep-alives) would
     // otherwise wait forever: the guard kills ssh, every pipe ends, the lock goes with us.
     StallGuard guard(ssh, replication::stall_timeout(remote));
-    auto stalled = [&] {
-        return Error(ETIMEDOUT, fmt::format("send '{}' to {} failed: {}", snapshot, remote.spec,
-                                            replication::stall_message(guard)));
-    };
     std::string first;
     replication::Listing listing;
     try {
@@ -106,7 +129,7 @@ ReplicateResult replicate(Pool& pool, std::string_view snapshot, const Remote& r
         ssh.close_stdout();
         int rc = ssh.wait();
         if (guard.fired() && rc != 0)
-            throw stalled();
+            throw stalled(snapshot, remote, guard);
         if (replication::is_legacy_answer(rc, first, ssh.error_text())) {
             result = replication::legacy_send(pool, snapshot, remote, opts, std::move(result));
             replication::record_target(paths, sn.volume, remote.spec, snapshot);
@@ -141,20 +164,7 @@ ReplicateResult replicate(Pool& pool, std::string_view snapshot, const Remote& r
             local_error = e.what();
         }
     }
-    ssh.close_stdin();
-    // The remote commits (and syncs) what it received before it answers: the bound starts anew.
-    guard.progress();
-    std::string answer;
-    try {
-        answer = read_to_end(ssh.stdout_fd());
-    } catch (const Error&) {
-    }
-    int rc = ssh.wait();
-    if (guard.fired() && rc != 0)
-        throw stalled();
-    if (!local_error.empty() && rc == 0)
-        throw Error(EIO, fmt::format("send '{}' to {} failed: {}", snapshot, remote.spec, local_error));
-    check_answer(result, answer, remote, rc, ssh.error_text());
+    finish(ssh, guard, result, remote, local_error);
     replication::record_target(paths, sn.volume, remote.spec, snapshot);
     result.seconds = since(t0);
     return result;
