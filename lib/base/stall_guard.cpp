@@ -11,11 +11,10 @@
 
 namespace buttervolume {
 
-StallGuard::StallGuard(ChildProcess& child, std::chrono::seconds timeout, int signal,
-                       std::function<std::uint64_t()> moved)
-    : child_(child), timeout_(timeout), signal_(signal), moved_(std::move(moved))
+StallGuard::StallGuard(ChildProcess& child, StallBound bound, int signal, std::function<std::uint64_t()> moved)
+    : child_(child), bound_(bound), signal_(signal), moved_(std::move(moved))
 {
-    if (timeout_.count() <= 0)
+    if (bound_.timeout.count() <= 0)
         return;
     try {
         thread_ = std::thread([this] { watch(); });
@@ -41,8 +40,9 @@ void StallGuard::watch()
     using Clock = std::chrono::steady_clock;
     // Sampled in slices: the child is killed between timeout and timeout + slice after the
     // last progress, never earlier.
-    const auto slice = std::clamp<Clock::duration>(timeout_ / 4, std::chrono::milliseconds(100), std::chrono::seconds(1));
-    auto last = Clock::now();
+    const auto timeout = bound_.timeout;
+    const auto slice = std::clamp<Clock::duration>(timeout / 4, std::chrono::milliseconds(100), std::chrono::seconds(1));
+    auto last = Clock::now() + bound_.setup;
     std::uint64_t seen = marks_.load(std::memory_order_relaxed);
     std::uint64_t sampled = moved_ ? moved_() : 0;
     std::unique_lock lock(mutex_);
@@ -57,7 +57,7 @@ void StallGuard::watch()
             seen = m;
             sampled = s;
             last = now;
-        } else if (now - last >= timeout_) {
+        } else if (now - last >= timeout) {
             // Set before the signal: whoever sees the pipes end reads fired() true.
             fired_ = true;
             child_.kill(signal_);

@@ -16,15 +16,24 @@
 
 namespace buttervolume {
 
+/// How long a transfer may make no progress.
+struct StallBound {
+    /// No progress for this long stops the child; zero: never.
+    std::chrono::seconds timeout{0};
+    /// Added to the first window only: the time the child may take to connect (ssh's own
+    /// ConnectTimeout bounds that part), so a loaded host is not taken for a stalled one.
+    std::chrono::seconds setup{0};
+};
+
 /// Watches a transfer carried by child. Once `timeout` passes without progress, sends the
 /// child `signal` (then SIGKILL if it still runs a few seconds later), which ends every read
 /// and write on its pipes, and fired() becomes true. Progress is a call to progress(), or a
 /// change in what `moved` returns (sampled about once a second, for a child whose bytes we do
-/// not see). A zero timeout watches nothing. Declare it after the child it watches.
+/// not see). The first window is longer by bound.setup. A zero timeout watches nothing. Declare it after the child it watches.
 class StallGuard {
 public:
     /// Starts watching; throws Error when the watching thread cannot be started.
-    StallGuard(ChildProcess& child, std::chrono::seconds timeout, int signal = SIGKILL,
+    StallGuard(ChildProcess& child, StallBound bound, int signal = SIGKILL,
                std::function<std::uint64_t()> moved = {});
     ~StallGuard();
     StallGuard(const StallGuard&) = delete;
@@ -34,13 +43,13 @@ public:
     void progress() noexcept { marks_.fetch_add(1, std::memory_order_relaxed); }
     /// True once the child was killed for making no progress.
     bool fired() const noexcept { return fired_.load(); }
-    std::chrono::seconds timeout() const { return timeout_; }
+    std::chrono::seconds timeout() const { return bound_.timeout; }
 
 private:
     void watch();
 
     ChildProcess& child_;
-    std::chrono::seconds timeout_;
+    StallBound bound_;
     int signal_;
     std::function<std::uint64_t()> moved_;
     std::atomic<std::uint64_t> marks_{0};

@@ -47,7 +47,7 @@ std::string attempt(const Pool& pool, std::string_view snapshot, const std::opti
     ChildProcess ssh(remote.ssh_argv(fmt::format("btrfs receive {}", remote_path.native())), Stdio::Pipe,
                      Stdio::Null, Stdio::Pipe);
     // As with serve-ssh: a remote btrfs receive that stops reading must not hold our lock for good.
-    StallGuard guard(ssh, stall_timeout(remote));
+    StallGuard guard(ssh, stall_bound(remote));
     PoolSendOptions so;
     so.progress = marking(guard, opts.progress);
     so.parent = parent;

@@ -65,7 +65,7 @@ PullResult pull(Pool& pool, std::string_view volume, const Remote& remote, const
         // A remote that stops writing (its sshd still answers keep-alives) would leave us
         // reading forever: the guard kills ssh, the receive sees the stream end and removes
         // what it had made.
-        StallGuard guard(ssh, replication::stall_timeout(remote));
+        StallGuard guard(ssh, replication::stall_bound(remote));
         ReceiveOptions ro;
         ro.progress = replication::marking(guard, progress);
         ro.write_behind = false; // as serve-ssh's receive

@@ -119,7 +119,7 @@ ReplicateResult replicate(Pool& pool, std::string_view snapshot, const Remote& r
                                 Stdio::Pipe, Stdio::Pipe, Stdio::Pipe);
     // Held locks and a remote that stops reading (its sshd still answers keep-alives) would
     // otherwise wait forever: the guard kills ssh, every pipe ends, the lock goes with us.
-    StallGuard guard(ssh, replication::stall_timeout(remote));
+    StallGuard guard(ssh, replication::stall_bound(remote));
     std::string first;
     replication::Listing listing;
     try {

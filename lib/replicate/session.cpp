@@ -34,9 +34,9 @@ std::string describe_failure(int status, std::string_view error_text)
     return last;
 }
 
-std::chrono::seconds stall_timeout(const Remote& remote)
+StallBound stall_bound(const Remote& remote)
 {
-    return remote.settings.stall_timeout.value_or(default_stall_timeout);
+    return {remote.settings.stall_timeout.value_or(default_stall_timeout), remote.settings.connect_timeout};
 }
 
 std::string stall_message(const StallGuard& guard)
@@ -60,7 +60,7 @@ Listing list_remote(const Remote& remote, std::string_view volume, bool* legacy)
     ChildProcess ssh(remote.ssh_argv(serve_command(fmt::format("list {}", volume))), Stdio::Null, Stdio::Pipe,
                      Stdio::Pipe);
     // A listing is a few lines: the whole of it gets one bound.
-    StallGuard guard(ssh, stall_timeout(remote));
+    StallGuard guard(ssh, stall_bound(remote));
     std::string first;
     try {
         Listing l = read_listing(ssh.stdout_fd(), first);

@@ -25,8 +25,9 @@ bool is_legacy_answer(int status, std::string_view first_line, std::string_view 
 /// "ssh exited with status 255: <its last stderr line>" and the like, for error messages.
 std::string describe_failure(int status, std::string_view error_text);
 
-/// The bound on a transfer with remote that moves nothing (RemoteSettings::stall_timeout).
-std::chrono::seconds stall_timeout(const Remote& remote);
+/// The bound on a transfer with remote that moves nothing (RemoteSettings::stall_timeout),
+/// its first window longer by ssh's connect timeout.
+StallBound stall_bound(const Remote& remote);
 
 /// "no progress for N s (...)": why a transfer the guard stopped failed.
 std::string stall_message(const StallGuard& guard);

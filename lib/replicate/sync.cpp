@@ -102,7 +102,7 @@ SyncResult sync_one(const Pool& pool, std::string_view volume, const Remote& rem
     // Its own process group: a stalled remote is given up by signalling rsync and its ssh
     // together. SIGTERM first, so that rsync removes the file it was writing.
     ChildProcess rsync(argv, Stdio::Null, Stdio::Null, Stdio::Pipe, -1, -1, true);
-    StallGuard guard(rsync, replication::stall_timeout(remote), SIGTERM,
+    StallGuard guard(rsync, replication::stall_bound(remote), SIGTERM,
                      [pid = rsync.pid()] { return rsync_bytes(pid); });
     int rc = rsync.wait();
     r.ok = rc == 0;

@@ -35,8 +35,13 @@ inline std::vector<std::pair<pid_t, std::string>> processes()
         const std::string name = e.path().filename().native();
         if (name.find_first_not_of("0123456789") != std::string::npos)
             continue;
-        std::ifstream in(e.path() / "cmdline");
-        std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::string cmd;
+        try {
+            std::ifstream in(e.path() / "cmdline");
+            cmd.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        } catch (const std::exception&) {
+            continue; // it ended while we read (libstdc++ throws ESRCH from the read)
+        }
         std::replace(cmd.begin(), cmd.end(), '\0', ' ');
         out.emplace_back(static_cast<pid_t>(std::stoi(name)), cmd);
     }

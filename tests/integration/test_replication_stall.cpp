@@ -33,9 +33,9 @@ void random_file(const fs::path& p, int mib)
 }
 
 // `buttervolume --root root args...` in the background, stderr (and stdout, with_stdout) into
-// err_path, the stall bound at stall_seconds.
+// err_path, the stall bound at stall_seconds (unless stall_env is false: none in the environment).
 pid_t spawn_bv(const fs::path& root, const std::vector<std::string>& args, const std::string& err_path,
-               bool with_stdout = false)
+               bool with_stdout = false, bool stall_env = true)
 {
     std::vector<std::string> argv{buttervolume_bin(), "--root", root.native()};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -47,7 +47,8 @@ pid_t spawn_bv(const fs::path& root, const std::vector<std::string>& args, const
     for (char** e = environ; *e; ++e)
         if (!std::string_view(*e).starts_with("BUTTERVOLUME_STALL_TIMEOUT="))
             env.emplace_back(*e);
-    env.push_back(fmt::format("BUTTERVOLUME_STALL_TIMEOUT={}", stall_seconds));
+    if (stall_env)
+        env.push_back(fmt::format("BUTTERVOLUME_STALL_TIMEOUT={}", stall_seconds));
     std::vector<char*> cenv;
     for (auto& s : env)
         cenv.push_back(s.data());
@@ -164,8 +165,11 @@ TEST_CASE("replication: a pull from a remote that stops writing fails within the
     const std::string local_before = snapshot_entries(a.root());
     const std::string err_path = (a.root() / "receive.err").native();
 
+    // The bound from config.ini this time, as the daemon's other settings.
+    fs::create_directories(a.root() / "config");
+    std::ofstream(a.root() / "config" / "config.ini") << fmt::format("[DEFAULT]\nstall_timeout = {}\n", stall_seconds);
     pid_t pull = spawn_bv(a.root(), {"receive", "--ssh-config", ssh_client().config().native(), b.alias(), "big"},
-                          err_path);
+                          err_path, false, false);
     StoppedRemote remote;
     // Once we are receiving, the remote's serve-ssh stops writing; its sshd still answers.
     bool receiving = wait_for([&] { return has_receive_leftover(a.root()); }, std::chrono::seconds(20));
@@ -235,4 +239,23 @@ TEST_CASE("replication: a sync from a remote that stops sending fails within the
 
     remote.resume();
     CHECK(wait_for([&] { return rsync_servers_of(b.root()).empty(); }, std::chrono::seconds(10)));
+}
+
+TEST_CASE("replication: a stall timeout that is no number of seconds is refused, naming where it came from",
+          "[replication-failure]")
+{
+    LocalPool a;
+    put_file(a.root(), "v", "f", "x");
+    const std::string snap = take_snapshot(a.root(), "v");
+    RunResult env = bv(a.root(), {"send", "--ssh-config", ssh_client().config().native(), "nowhere", snap},
+                       {"BUTTERVOLUME_STALL_TIMEOUT=2m"});
+    CHECK(env.status != 0);
+    CHECK(env.err.find("invalid BUTTERVOLUME_STALL_TIMEOUT '2m'") != std::string::npos);
+
+    fs::create_directories(a.root() / "config");
+    std::ofstream(a.root() / "config" / "config.ini") << "[DEFAULT]\nSTALL_TIMEOUT = -1\n";
+    RunResult ini = bv(a.root(), {"receive", "--ssh-config", ssh_client().config().native(), "nowhere", "v"},
+                       {"BUTTERVOLUME_STALL_TIMEOUT="});
+    CHECK(ini.status != 0);
+    CHECK(ini.err.find("config.ini [DEFAULT] STALL_TIMEOUT '-1'") != std::string::npos);
 }
