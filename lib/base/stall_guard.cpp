@@ -41,7 +41,8 @@ void StallGuard::watch()
     // Sampled in slices: the child is killed between timeout and timeout + slice after the
     // last progress, never earlier.
     const auto timeout = bound_.timeout;
-    const auto slice = std::clamp<Clock::duration>(timeout / 4, std::chrono::milliseconds(100), std::chrono::seconds(1));
+    const auto slice =
+        std::clamp<Clock::duration>(timeout / 4, std::chrono::milliseconds(100), std::chrono::seconds(1));
     auto last = Clock::now() + bound_.setup;
     std::uint64_t seen = marks_.load(std::memory_order_relaxed);
     std::uint64_t sampled = moved_ ? moved_() : 0;

@@ -25,11 +25,12 @@ struct StallBound {
     std::chrono::seconds setup{0};
 };
 
-/// Watches a transfer carried by child. Once `timeout` passes without progress, sends the
+/// Watches a transfer carried by child. Once the timeout passes without progress, sends the
 /// child `signal` (then SIGKILL if it still runs a few seconds later), which ends every read
 /// and write on its pipes, and fired() becomes true. Progress is a call to progress(), or a
-/// change in what `moved` returns (sampled about once a second, for a child whose bytes we do
-/// not see). The first window is longer by bound.setup. A zero timeout watches nothing. Declare it after the child it watches.
+/// change in what `moved` returns (sampled at most once a second, for a child whose bytes we
+/// do not see). The first window is longer by bound.setup. A zero timeout watches nothing.
+/// Declare it after the child it watches.
 class StallGuard {
 public:
     /// Starts watching; throws Error when the watching thread cannot be started.

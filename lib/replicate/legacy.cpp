@@ -105,7 +105,8 @@ ReplicateResult legacy_send(Pool& pool, std::string_view snapshot, const Remote&
         err = attempt(pool, snapshot, parent, remote, path, opts, result.bytes, stalled);
     }
     if (!err.empty())
-        throw Error(stalled ? ETIMEDOUT : EIO, fmt::format("send '{}' to {} (Python protocol) failed: {}", snapshot, remote.spec, err));
+        throw Error(stalled ? ETIMEDOUT : EIO,
+                    fmt::format("send '{}' to {} (Python protocol) failed: {}", snapshot, remote.spec, err));
     result.parent = parent;
     // The trace: a read-only snapshot of what was sent, named for the host.
     UniqueFd snaps = open_dir_at(AT_FDCWD, paths.snapshots.c_str(), paths.snapshots.native(), false);
