@@ -42,13 +42,22 @@ struct BV_EXPORT RemoteSettings {
     std::optional<std::chrono::seconds> control_persist;
     /// Where the master connections' sockets are (resolve_remote_settings: <root>/state/ssh).
     std::optional<std::filesystem::path> control_dir;
+    /// A transfer (send, pull, their listings) that moves no byte for this long fails and
+    /// releases its locks: ssh's keep-alives cannot tell a remote buttervolume that stopped
+    /// reading or writing from a slow one, its sshd answers them. Zero: never. Unset: as
+    /// resolve_remote_settings finds it, else default_stall_timeout.
+    std::optional<std::chrono::seconds> stall_timeout;
 };
+
+/// The stall bound when nothing sets one: twice the minute ssh's keep-alives give a silent peer.
+inline constexpr std::chrono::seconds default_stall_timeout{120};
 
 /// Fills what flags left unset, in order: the environment (BUTTERVOLUME_SSH_CONFIG, the Python
 /// project's SSH_PORT, BUTTERVOLUME_SSH_PERSIST: seconds to keep a shared connection, which
-/// puts control_dir at <root>/state/ssh), then <root>/ssh/config when that file exists;
-/// anything still unset is left to the user's own ssh config. Throws InvalidArgument for a bad
-/// SSH_PORT or BUTTERVOLUME_SSH_PERSIST.
+/// puts control_dir at <root>/state/ssh; BUTTERVOLUME_STALL_TIMEOUT, else config.ini's
+/// [DEFAULT] STALL_TIMEOUT: seconds in 0..86400), then <root>/ssh/config when that file
+/// exists; anything still unset is left to the user's own ssh config. Throws InvalidArgument
+/// for a bad SSH_PORT, BUTTERVOLUME_SSH_PERSIST or stall timeout.
 BV_EXPORT RemoteSettings resolve_remote_settings(RemoteSettings flags, const PoolPaths& paths);
 
 /// The seconds of --ssh-persist / BUTTERVOLUME_SSH_PERSIST: a whole number in 0..86400, else
@@ -130,7 +139,8 @@ struct BV_EXPORT ReplicateResult {
 /// failure leaves nothing there, and no remote snapshot is ever deleted. Falls back to the
 /// Python protocol (logged) when the remote has no serve-ssh. Records the host as a target
 /// of the volume, so purge keeps the parent the next send needs.
-/// Throws InvalidArgument, NotFound, Error (ssh or the remote failed: its message included).
+/// Throws InvalidArgument, NotFound, Error (ssh or the remote failed: its message included;
+/// ETIMEDOUT when nothing moved for the stall timeout, ssh stopped and the lock released).
 BV_EXPORT ReplicateResult replicate(Pool& pool, std::string_view snapshot, const Remote& remote,
                                     const ReplicateOptions& opts = {});
 
@@ -147,7 +157,8 @@ struct BV_EXPORT PullResult {
 
 /// Fetches the newest snapshot of volume that remote holds into pool's snapshots/,
 /// incrementally when a common parent exists. An unreachable host is an Error, never
-/// "nothing to do". Throws InvalidArgument, Error.
+/// "nothing to do"; a transfer that moves nothing for the stall timeout is an Error
+/// (ETIMEDOUT) that leaves nothing here. Throws InvalidArgument, Error.
 BV_EXPORT PullResult pull(Pool& pool, std::string_view volume, const Remote& remote,
                           const ProgressCallback& progress = {});
 
@@ -165,8 +176,10 @@ struct BV_EXPORT SyncResult {
 
 /// The Python project's sync: for each host, rsync pulls its copy of volume into the live
 /// local volume (no --delete: local-only files stay), over the same ssh settings, after a
-/// local safety snapshot (its name in safety_snapshot). Never throws for a host's failure:
-/// each gets its own result. Throws InvalidArgument, NotFound (no such volume).
+/// local safety snapshot (its name in safety_snapshot). An rsync that moves nothing for the
+/// stall timeout is stopped (SIGTERM: it removes its unfinished file) and that host fails.
+/// Never throws for a host's failure: each gets its own result. Throws InvalidArgument,
+/// NotFound (no such volume).
 BV_EXPORT std::vector<SyncResult> sync_volume(Pool& pool, std::string_view volume,
                                               const std::vector<Remote>& remotes,
                                               std::string* safety_snapshot = nullptr);

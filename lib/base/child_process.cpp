@@ -37,7 +37,8 @@ Pipe make_pipe(const std::string& what)
 } // namespace
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, Stdio in, Stdio out, Stdio err, int fd_in,
-                           int fd_out)
+                           int fd_out, bool own_group)
+    : own_group_(own_group)
 {
     if (argv.empty())
         throw InvalidArgument("spawn: empty command");
@@ -70,7 +71,12 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, Stdio in, Stdio
     sigemptyset(&none);
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+    if (own_group) {
+        posix_spawnattr_setpgroup(&attr, 0);
+        flags |= POSIX_SPAWN_SETPGROUP;
+    }
+    posix_spawnattr_setflags(&attr, flags);
     int rc = ::posix_spawnp(&pid_, argv[0].c_str(), &actions, &attr, cargv.data(), environ);
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&actions);
@@ -103,8 +109,8 @@ ChildProcess::~ChildProcess()
 {
     in_.reset();
     out_.reset();
-    if (pid_ > 0 && status_ < 0) {
-        ::kill(pid_, SIGTERM);
+    if (pid_ > 0) {
+        kill(SIGTERM);
         wait();
     }
     if (err_thread_.joinable())
@@ -113,16 +119,24 @@ ChildProcess::~ChildProcess()
 
 int ChildProcess::wait()
 {
-    if (status_ >= 0)
-        return status_;
-    int st = 0;
-    while (::waitpid(pid_, &st, 0) < 0) {
-        if (errno != EINTR) {
-            status_ = 127;
+    {
+        std::lock_guard lock(state_mutex_);
+        if (status_ >= 0)
             return status_;
-        }
     }
-    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    // Wait without reaping first: another thread may kill() meanwhile (a StallGuard), and
+    // only a child not yet reaped keeps its pid; the reap happens under the lock kill() takes.
+    siginfo_t info{};
+    while (::waitid(P_PID, pid_, &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+    }
+    {
+        std::lock_guard lock(state_mutex_);
+        int st = 0;
+        int rc;
+        while ((rc = ::waitpid(pid_, &st, 0)) < 0 && errno == EINTR) {
+        }
+        status_ = rc < 0 ? 127 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
     // The child is gone, but a grandchild may still hold its stderr: the thread ends when
     // the last writer closes it (ssh's own children exit with it).
     if (err_thread_.joinable())
@@ -132,8 +146,10 @@ int ChildProcess::wait()
 
 void ChildProcess::kill(int sig)
 {
+    std::lock_guard lock(state_mutex_);
+    // A zombie leader still holds its group id: the group is reachable until the reap.
     if (pid_ > 0 && status_ < 0)
-        ::kill(pid_, sig);
+        ::kill(own_group_ ? -pid_ : pid_, sig);
 }
 
 std::string ChildProcess::error_text() const

@@ -23,12 +23,15 @@ enum class Stdio {
 };
 
 /// A running program. The destructor kills (SIGTERM) and reaps a child still running.
+/// kill() may be called from another thread while one waits (a StallGuard does).
 class ChildProcess {
 public:
     /// Spawns argv[0] (searched in PATH) with argv; fd_in/fd_out, when >= 0, are given to the
-    /// child as its stdin/stdout instead of `in`/`out`. Throws Error when it cannot start.
+    /// child as its stdin/stdout instead of `in`/`out`. With own_group, the child leads a new
+    /// process group and kill() signals the whole group (rsync and the ssh it runs).
+    /// Throws Error when it cannot start.
     ChildProcess(const std::vector<std::string>& argv, Stdio in, Stdio out, Stdio err, int fd_in = -1,
-                 int fd_out = -1);
+                 int fd_out = -1, bool own_group = false);
     ~ChildProcess();
     ChildProcess(const ChildProcess&) = delete;
     ChildProcess& operator=(const ChildProcess&) = delete;
@@ -41,7 +44,8 @@ public:
 
     /// Waits for the child; returns its exit status, or 128 + the signal that killed it.
     int wait();
-    /// Sends sig to the child if it still runs.
+    /// Sends sig to the child (its group, with own_group) if it has not been reaped yet (never
+    /// to a recycled pid).
     void kill(int sig);
     pid_t pid() const { return pid_; }
 
@@ -50,7 +54,9 @@ public:
 
 private:
     pid_t pid_ = -1;
-    int status_ = -1;
+    bool own_group_ = false;
+    int status_ = -1; ///< guarded by state_mutex_: wait() and kill() may run on two threads
+    mutable std::mutex state_mutex_;
     UniqueFd in_;
     UniqueFd out_;
     std::thread err_thread_;

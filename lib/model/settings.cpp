@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // load_settings: environment first, then config.ini's [DEFAULT] section, then the defaults.
-#include "base/dir.hpp"
+#include "base/config_ini.hpp"
 #include "base/text.hpp"
 
 #include <buttervolume/error.hpp>
@@ -18,30 +18,6 @@
 namespace buttervolume {
 
 namespace {
-
-// The subset of configparser the Python project's files use: sections, "key = value" or
-// "key: value", '#' and ';' comment lines. Only [DEFAULT] is read.
-std::map<std::string, std::string> read_defaults(const std::string& text)
-{
-    std::map<std::string, std::string> out;
-    std::string section;
-    std::string_view rest(text);
-    while (!rest.empty()) {
-        auto nl = rest.find('\n');
-        std::string_view line = trim_space(rest.substr(0, nl));
-        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-        if (line.empty() || line.front() == '#' || line.front() == ';')
-            continue;
-        if (line.front() == '[' && line.back() == ']') {
-            section = std::string(trim_space(line.substr(1, line.size() - 2)));
-            continue;
-        }
-        auto sep = line.find_first_of("=:");
-        if (section == "DEFAULT" && sep != std::string_view::npos)
-            out[ascii_lower(trim_space(line.substr(0, sep)))] = std::string(trim_space(line.substr(sep + 1)));
-    }
-    return out;
-}
 
 struct Source {
     std::map<std::string, std::string> ini;
@@ -74,11 +50,7 @@ Settings load_settings(const PoolPaths& paths)
 {
     Source src;
     src.ini_path = (paths.config / "config.ini").native();
-    if (Dir config = Dir::try_open(paths.config)) {
-        std::string text;
-        if (config.read_file("config.ini", text))
-            src.ini = read_defaults(text);
-    }
+    src.ini = read_config_defaults(paths.config);
     Settings s;
     if (auto v = src.get("BUTTERVOLUME_TIMER", "TIMER"))
         s.timer = std::chrono::seconds(parse_number(*v, 86400, "seconds between scheduler ticks, 1 to 86400"));

@@ -38,15 +38,18 @@ std::vector<std::string> traces(const PoolPaths& paths, std::string_view volume,
     return out;
 }
 
-// One attempt: the stream into "btrfs receive PATH" on the remote. Returns "" or the error.
+// One attempt: the stream into "btrfs receive PATH" on the remote. Returns "" or the error;
+// stalled tells that the remote stopped moving (a retry in full would only stall again).
 std::string attempt(const Pool& pool, std::string_view snapshot, const std::optional<std::string>& parent,
                     const Remote& remote, const std::filesystem::path& remote_path, const ReplicateOptions& opts,
-                    std::uint64_t& bytes)
+                    std::uint64_t& bytes, bool& stalled)
 {
     ChildProcess ssh(remote.ssh_argv(fmt::format("btrfs receive {}", remote_path.native())), Stdio::Pipe,
                      Stdio::Null, Stdio::Pipe);
+    // As with serve-ssh: a remote btrfs receive that stops reading must not hold our lock for good.
+    StallGuard guard(ssh, stall_bound(remote));
     PoolSendOptions so;
-    so.progress = opts.progress;
+    so.progress = marking(guard, opts.progress);
     so.parent = parent;
     std::string local_error;
     try {
@@ -55,7 +58,11 @@ std::string attempt(const Pool& pool, std::string_view snapshot, const std::opti
         local_error = e.what();
     }
     ssh.close_stdin();
+    guard.progress();
     int rc = ssh.wait();
+    stalled = guard.fired() && rc != 0;
+    if (stalled)
+        return stall_message(guard);
     if (rc == 0 && local_error.empty())
         return {};
     if (rc != 0)
@@ -87,17 +94,19 @@ ReplicateResult legacy_send(Pool& pool, std::string_view snapshot, const Remote&
         if (pool.find_snapshot(base))
             parent = base;
     }
-    std::string err = attempt(pool, snapshot, parent, remote, path, opts, result.bytes);
-    if (!err.empty() && parent) {
+    bool stalled = false;
+    std::string err = attempt(pool, snapshot, parent, remote, path, opts, result.bytes, stalled);
+    if (!err.empty() && parent && !stalled) {
         // Python deletes the remote copy here; a failed btrfs receive may leave a partial
         // one behind, which we leave for the remote's owner rather than risk a good copy.
         result.notes.push_back(fmt::format("incremental send from '{}' to {} failed ({}); sending in full", *parent,
                                            remote.spec, err));
         parent.reset();
-        err = attempt(pool, snapshot, parent, remote, path, opts, result.bytes);
+        err = attempt(pool, snapshot, parent, remote, path, opts, result.bytes, stalled);
     }
     if (!err.empty())
-        throw Error(EIO, fmt::format("send '{}' to {} (Python protocol) failed: {}", snapshot, remote.spec, err));
+        throw Error(stalled ? ETIMEDOUT : EIO,
+                    fmt::format("send '{}' to {} (Python protocol) failed: {}", snapshot, remote.spec, err));
     result.parent = parent;
     // The trace: a read-only snapshot of what was sent, named for the host.
     UniqueFd snaps = open_dir_at(AT_FDCWD, paths.snapshots.c_str(), paths.snapshots.native(), false);

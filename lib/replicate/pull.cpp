@@ -63,8 +63,12 @@ PullResult pull(Pool& pool, std::string_view volume, const Remote& remote, const
             request += " " + *result.parent;
         ChildProcess ssh(remote.ssh_argv(replication::serve_command(request)), Stdio::Null,
                                     Stdio::Pipe, Stdio::Pipe);
+        // A remote that stops writing (its sshd still answers keep-alives) would leave us
+        // reading forever: the guard kills ssh, the receive sees the stream end and removes
+        // what it had made.
+        StallGuard guard(ssh, replication::stall_bound(remote));
         ReceiveOptions ro;
-        ro.progress = progress;
+        ro.progress = replication::marking(guard, progress);
         ro.min_free_percent = load_settings(pool.paths()).min_free_percent; // as serve-ssh's receive
         try {
             auto got = replication::receive_one_snapshot(
@@ -82,12 +86,18 @@ PullResult pull(Pool& pool, std::string_view volume, const Remote& remote, const
         } catch (const Error& e) {
             ssh.kill(SIGTERM);
             int rc = ssh.wait();
+            if (guard.fired() && rc != 0)
+                throw Error(ETIMEDOUT, fmt::format("receive '{}' from {} failed: {}", newest.name, remote.spec,
+                                                   replication::stall_message(guard)));
             std::string remote_err = last_line(ssh.error_text());
             throw Error(e.code(), fmt::format("receive '{}' from {} failed: {}{}", newest.name, remote.spec, e.what(),
                                               remote_err.empty() ? "" : fmt::format(" (remote: {})", remote_err)));
             (void)rc;
         }
         int rc = ssh.wait();
+        if (guard.fired() && rc != 0)
+            throw Error(ETIMEDOUT, fmt::format("receive '{}' from {} failed: {}", newest.name, remote.spec,
+                                               replication::stall_message(guard)));
         if (rc != 0)
             throw Error(EIO, fmt::format("receive '{}' from {}: {}", newest.name, remote.spec,
                                          replication::describe_failure(rc, ssh.error_text())));

@@ -7,6 +7,7 @@
 
 #include <buttervolume/error.hpp>
 
+#include "base/config_ini.hpp"
 #include "base/sys.hpp"
 
 #include <fmt/format.h>
@@ -82,6 +83,34 @@ std::optional<std::chrono::seconds> parse_ssh_persist(std::string_view text)
     return std::chrono::seconds(secs);
 }
 
+namespace {
+
+// BUTTERVOLUME_STALL_TIMEOUT, else config.ini's STALL_TIMEOUT (the daemon's other settings
+// live there too), in the whole seconds of BUTTERVOLUME_SSH_PERSIST.
+std::optional<std::chrono::seconds> configured_stall_timeout(const PoolPaths& paths)
+{
+    std::string text, where;
+    if (const char* env = std::getenv("BUTTERVOLUME_STALL_TIMEOUT"); env && *env) {
+        text = env;
+        where = "BUTTERVOLUME_STALL_TIMEOUT";
+    } else {
+        auto ini = read_config_defaults(paths.config);
+        auto it = ini.find("stall_timeout");
+        if (it == ini.end())
+            return std::nullopt;
+        text = it->second;
+        where = fmt::format("{} [DEFAULT] STALL_TIMEOUT", (paths.config / "config.ini").native());
+    }
+    auto secs = parse_ssh_persist(text);
+    if (!secs)
+        throw InvalidArgument(fmt::format("invalid {} '{}': seconds a transfer may move nothing, 0 to 86400 (0: "
+                                          "never)",
+                                          where, text));
+    return secs;
+}
+
+} // namespace
+
 RemoteSettings resolve_remote_settings(RemoteSettings flags, const PoolPaths& paths)
 {
     if (!flags.ssh_config)
@@ -100,6 +129,8 @@ RemoteSettings resolve_remote_settings(RemoteSettings flags, const PoolPaths& pa
                 throw InvalidArgument(fmt::format("BUTTERVOLUME_SSH_PERSIST '{}' is not a number of seconds in 0..86400",
                                                   env));
         }
+    if (!flags.stall_timeout)
+        flags.stall_timeout = configured_stall_timeout(paths);
     if (flags.control_persist && flags.control_persist->count() > 0 && !flags.control_dir) {
         flags.control_dir = paths.state / "ssh";
         if (::mkdir(flags.control_dir->c_str(), 0700) != 0 && errno != EEXIST)

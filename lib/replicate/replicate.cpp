@@ -63,6 +63,33 @@ void check_answer(ReplicateResult& r, const std::string& out, const Remote& remo
                                         line.substr(0, 200)));
 }
 
+// The error of a send the guard stopped: the remote moved nothing for its bound.
+Error stalled(std::string_view snapshot, const Remote& remote, const StallGuard& guard)
+{
+    return Error(ETIMEDOUT, fmt::format("send '{}' to {} failed: {}", snapshot, remote.spec,
+                                        replication::stall_message(guard)));
+}
+
+// After the stream: the remote's answer, still under the guard.
+void finish(ChildProcess& ssh, StallGuard& guard, ReplicateResult& r, const Remote& remote,
+            const std::string& local_error)
+{
+    ssh.close_stdin();
+    // The remote commits (and syncs) what it received before it answers: the bound starts anew.
+    guard.progress();
+    std::string answer;
+    try {
+        answer = read_to_end(ssh.stdout_fd());
+    } catch (const Error&) {
+    }
+    int rc = ssh.wait();
+    if (guard.fired() && rc != 0)
+        throw stalled(r.snapshot, remote, guard);
+    if (!local_error.empty() && rc == 0)
+        throw Error(EIO, fmt::format("send '{}' to {} failed: {}", r.snapshot, remote.spec, local_error));
+    check_answer(r, answer, remote, rc, ssh.error_text());
+}
+
 } // namespace
 
 ReplicateResult replicate(Pool& pool, std::string_view snapshot, const Remote& remote, const ReplicateOptions& opts)
@@ -90,6 +117,9 @@ ReplicateResult replicate(Pool& pool, std::string_view snapshot, const Remote& r
     result.snapshot = std::string(snapshot);
     ChildProcess ssh(remote.ssh_argv(replication::serve_command(fmt::format("receive {}", sn.volume))),
                                 Stdio::Pipe, Stdio::Pipe, Stdio::Pipe);
+    // Held locks and a remote that stops reading (its sshd still answers keep-alives) would
+    // otherwise wait forever: the guard kills ssh, every pipe ends, the lock goes with us.
+    StallGuard guard(ssh, replication::stall_bound(remote));
     std::string first;
     replication::Listing listing;
     try {
@@ -98,6 +128,8 @@ ReplicateResult replicate(Pool& pool, std::string_view snapshot, const Remote& r
         ssh.close_stdin();
         ssh.close_stdout();
         int rc = ssh.wait();
+        if (guard.fired() && rc != 0)
+            throw stalled(snapshot, remote, guard);
         if (replication::is_legacy_answer(rc, first, ssh.error_text())) {
             result = replication::legacy_send(pool, snapshot, remote, opts, std::move(result));
             replication::record_target(paths, sn.volume, remote.spec, snapshot);
@@ -108,6 +140,7 @@ ReplicateResult replicate(Pool& pool, std::string_view snapshot, const Remote& r
                     fmt::format("send '{}' to {}: {}", snapshot, remote.spec,
                                 rc == 0 ? std::string(e.what()) : replication::describe_failure(rc, ssh.error_text())));
     }
+    guard.progress();
     result.negotiate_seconds = since(t0);
     for (const auto& r : listing.items)
         for (const auto& l : local)
@@ -123,7 +156,7 @@ ReplicateResult replicate(Pool& pool, std::string_view snapshot, const Remote& r
     if (!result.already_there) {
         result.parent = pick_parent(local, snapshot, listing.items, remote, opts);
         PoolSendOptions so;
-        so.progress = opts.progress;
+        so.progress = replication::marking(guard, opts.progress);
         so.parent = result.parent;
         try {
             result.bytes = pool.send(result.snapshot, ssh.stdin_fd(), so).bytes;
@@ -131,16 +164,7 @@ ReplicateResult replicate(Pool& pool, std::string_view snapshot, const Remote& r
             local_error = e.what();
         }
     }
-    ssh.close_stdin();
-    std::string answer;
-    try {
-        answer = read_to_end(ssh.stdout_fd());
-    } catch (const Error&) {
-    }
-    int rc = ssh.wait();
-    if (!local_error.empty() && rc == 0)
-        throw Error(EIO, fmt::format("send '{}' to {} failed: {}", snapshot, remote.spec, local_error));
-    check_answer(result, answer, remote, rc, ssh.error_text());
+    finish(ssh, guard, result, remote, local_error);
     replication::record_target(paths, sn.volume, remote.spec, snapshot);
     result.seconds = since(t0);
     return result;

@@ -3,10 +3,12 @@
 #pragma once
 
 #include "base/child_process.hpp"
+#include "base/stall_guard.hpp"
 #include "listing.hpp"
 
 #include <buttervolume/replication.hpp>
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -22,6 +24,16 @@ bool is_legacy_answer(int status, std::string_view first_line, std::string_view 
 
 /// "ssh exited with status 255: <its last stderr line>" and the like, for error messages.
 std::string describe_failure(int status, std::string_view error_text);
+
+/// The bound on a transfer with remote that moves nothing (RemoteSettings::stall_timeout),
+/// its first window longer by ssh's connect timeout.
+StallBound stall_bound(const Remote& remote);
+
+/// "no progress for N s (...)": why a transfer the guard stopped failed.
+std::string stall_message(const StallGuard& guard);
+
+/// Calls inner (when set) and marks progress on guard: a stream's progress reports.
+ProgressCallback marking(StallGuard& guard, ProgressCallback inner);
 
 /// Runs "list VOLUME" on remote. Throws Error (unreachable, no serve-ssh, bad answer);
 /// legacy is set, before throwing, when the host has no serve-ssh.

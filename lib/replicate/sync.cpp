@@ -10,9 +10,60 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string_view>
+
 namespace buttervolume {
 
 namespace {
+
+// Reads a small /proc file; empty when it is gone.
+std::string proc_text(const std::string& path)
+{
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd)
+        return {};
+    char buf[4096];
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
+std::uint64_t io_field(const std::string& io, std::string_view key)
+{
+    auto at = io.find(key);
+    return at == std::string::npos ? 0 : std::strtoull(io.c_str() + at + key.size(), nullptr, 10);
+}
+
+// The bytes read and written by the rsync processes under pid (the client and the receiver it
+// forks): rsync's data crosses only them, and ssh's keep-alives, which a stalled remote's sshd
+// still answers, never count.
+std::uint64_t rsync_bytes(pid_t pid)
+{
+    std::uint64_t total = 0;
+    std::vector<pid_t> todo{pid};
+    for (std::size_t i = 0; i < todo.size() && i < 64; ++i) {
+        const std::string dir = fmt::format("/proc/{}", todo[i]);
+        if (proc_text(dir + "/comm") == "rsync\n") {
+            std::string io = proc_text(dir + "/io");
+            total += io_field(io, "rchar: ") + io_field(io, "wchar: ");
+        }
+        // Single-threaded: the main task's children are all of them.
+        std::string kids = proc_text(fmt::format("{}/task/{}/children", dir, todo[i]));
+        for (char* p = kids.data(); *p;) {
+            char* end = nullptr;
+            long k = std::strtol(p, &end, 10);
+            if (end == p)
+                break;
+            todo.push_back(static_cast<pid_t>(k));
+            p = end;
+        }
+    }
+    return total;
+}
 
 // rsync splits -e on white space and honours quotes (not a shell: no expansion).
 std::string rsync_quote(const std::string& arg)
@@ -50,10 +101,16 @@ SyncResult sync_one(const Pool& pool, std::string_view volume, const Remote& rem
     std::vector<std::string> argv{"rsync", "-a", "-z", "-h", "--no-protect-args", "-e", e, "--",
                                   fmt::format("{}:{}/", remote.host, (remote_volumes / std::string(volume)).native()),
                                   pool.volume_path(volume).native() + "/"};
-    ChildProcess rsync(argv, Stdio::Null, Stdio::Null, Stdio::Pipe);
+    // Its own process group: a stalled remote is given up by signalling rsync and its ssh
+    // together. SIGTERM first, so that rsync removes the file it was writing.
+    ChildProcess rsync(argv, Stdio::Null, Stdio::Null, Stdio::Pipe, -1, -1, true);
+    StallGuard guard(rsync, replication::stall_bound(remote), SIGTERM,
+                     [pid = rsync.pid()] { return rsync_bytes(pid); });
     int rc = rsync.wait();
     r.ok = rc == 0;
-    if (!r.ok)
+    if (!r.ok && guard.fired())
+        r.error = fmt::format("rsync from {} failed: {}", remote.spec, replication::stall_message(guard));
+    else if (!r.ok)
         r.error = fmt::format("rsync from {} failed (status {}): {}", remote.spec, rc,
                               last_line(rsync.error_text()));
     return r;

@@ -306,6 +306,7 @@ std::vector<ReceivedSnapshot> Receiver::run_all(StreamReader& reader)
     Command c;
     StreamProgress progress;
     auto last = std::chrono::steady_clock::now();
+    std::uint64_t checked = 0;
     while (reader.next(c)) {
         if (opts_.cancel && opts_.cancel())
             throw Error(ECANCELED, fmt::format("receive into '{}' cancelled", dest_shown_));
@@ -332,9 +333,14 @@ std::vector<ReceivedSnapshot> Receiver::run_all(StreamReader& reader)
         }
         ++progress.commands;
         progress.bytes = reader.position();
-        if (opts_.progress && (progress.commands & 63) == 0) {
+        // The first command, then every 64 commands or 64 KiB: a replication's stall bound
+        // counts on these reports (the first ends its connection grace), and 64 large writes
+        // over a slow link can take longer than that bound.
+        const bool first = progress.commands == 1;
+        if (opts_.progress && (first || (progress.commands & 63) == 0 || progress.bytes - checked >= (64u << 10))) {
+            checked = progress.bytes;
             auto now = std::chrono::steady_clock::now();
-            if (now - last > std::chrono::milliseconds(250)) {
+            if (first || now - last > std::chrono::milliseconds(250)) {
                 last = now;
                 opts_.progress(progress);
             }

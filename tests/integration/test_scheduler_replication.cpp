@@ -3,6 +3,7 @@
 // sshd hosts: a host that is down, a slow one, purge keeping the parents of scheduled hosts.
 #include "replication_helpers.hpp"
 #include "scheduler_daemon.hpp"
+#include "stalled_remote.hpp"
 
 #include <csignal>
 
@@ -135,6 +136,44 @@ TEST_CASE("scheduler replication: a slow replicate makes its volume's next job w
     CHECK(d->stop() == 0);
     CHECK(p.count("db") == 3);
     CHECK(snapshot_entries(host.root()) == names(p.snapshots("db")));
+}
+
+TEST_CASE("scheduler replication: a replicate to a host that stops reading fails within the stall bound, frees "
+          "its volume and is retried like any failure",
+          "[scheduler-replication][seams]")
+{
+    SchedulerDaemon p;
+    use_test_hosts(p);
+    p.env.push_back("BUTTERVOLUME_STALL_TIMEOUT=3");
+    p.create("db");
+    sh(fmt::format("head -c 128M /dev/urandom > '{}' && sync", (p.root / "volumes" / "db" / "blob").native()));
+    SshHost host("sched-stall", KeyMode::ServeSsh);
+    const std::string before = snapshot_entries(host.root());
+    const std::string action = "replicate:" + host.alias();
+    REQUIRE(p.bv({"schedule", action, "60", "db"}).status == 0);
+    auto d = p.start();
+
+    // Once the host is receiving, its serve-ssh stops reading; its sshd still answers.
+    StoppedRemote remote;
+    REQUIRE_LOGGED(*d, eventually([&] { return has_receive_leftover(host.root()); }, seconds(30)));
+    remote.stop(host.root());
+    REQUIRE(!remote.pids.empty());
+    REQUIRE_LOGGED(*d, eventually([&] { return p.job("db", action)["Failures"] == "1"; }, seconds(20)));
+    auto j = p.job("db", action);
+    INFO(d->log());
+    CHECK(j["LastMessage"].find("no progress for 3 s") != std::string::npos);
+    CHECK(j["LastMessage"].find(host.alias()) != std::string::npos);
+    CHECK(j["State"] == "failing (1x)");
+    CHECK(j["NextRun"] == rfc3339_text(p.clock.now() + minutes(1)));
+    // The daemon lives on, and the volume is free: a snapshot of it goes through at once.
+    RunResult snap = p.bv({"snapshot", "db"});
+    INFO(snap.err);
+    CHECK(snap.status == 0);
+
+    // Continued, the host finds the session gone and removes what it had received.
+    remote.resume();
+    CHECK(eventually([&] { return snapshot_entries(host.root()) == before; }, seconds(10)));
+    CHECK(d->stop() == 0);
 }
 
 TEST_CASE("scheduler replication: a purge job keeps the parents of the hosts a replicate job names, several in "
