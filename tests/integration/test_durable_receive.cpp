@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Issue 29 item 5: what a power cut leaves of a receive that has returned. The loop image is
+// Issue 29 item 5: what a power cut leaves of a receive that has returned (import, serve-ssh
+// receive, a pull). The loop image is
 // copied the moment the command returns (the device as it is, without a sync) and the copy is
 // mounted on its own, replaying what a crashed machine would replay.
 #include "../catch.hpp"
 #include "fixture.hpp"
+#include "ssh_hosts.hpp"
 
 #include <fmt/format.h>
 
@@ -14,16 +16,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-RunResult bv(const fs::path& root, std::vector<std::string> args)
-{
-    fs::create_directories(root);
-    args.insert(args.begin(), {buttervolume_bin(), "--root", root.native()});
-    return run(args);
-}
-
 // A snapshot of volume v holding a 40 MiB file and a 19-byte file; returns its name.
 std::string source_snapshot(const fs::path& root)
 {
+    fs::create_directories(root);
     REQUIRE(bv(root, {"create", "v"}).status == 0);
     sh(fmt::format("head -c 41943040 /dev/urandom > '{0}/volumes/v/big' && printf 'nineteen bytes here' > "
                    "'{0}/volumes/v/small'",
@@ -63,6 +59,7 @@ TEST_CASE("hardening: a received snapshot's data is on the device when the recei
     REQUIRE(bv(a.root(), {"export", snapshot, "-o", stream.native()}).status == 0);
     sh("sync");
 
+    fs::create_directories(b.root());
     SECTION("import")
     {
         auto r = bv(b.root(), {"import", "-i", stream.native()});
@@ -81,4 +78,17 @@ TEST_CASE("hardening: a received snapshot's data is on the device when the recei
         REQUIRE(r.out.find("received\t" + snapshot) != std::string::npos);
         check_on_device(b, source, snapshot);
     }
+}
+
+TEST_CASE("hardening: a pulled snapshot's data is on the device when the pull returns", "[hardening]")
+{
+    SshHost a("node-durable", KeyMode::ServeSsh, 1ULL << 30);
+    BtrfsFixture b(1ULL << 30);
+    fs::create_directories(b.root());
+    std::string snapshot = source_snapshot(a.root());
+    sh("sync");
+    auto r = bv(b.root(), {"receive", "--ssh-config", ssh_client().config().native(), a.alias(), "v"});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    check_on_device(b, a.snapshots() / snapshot, snapshot);
 }
