@@ -1,4 +1,6 @@
 # Whether a faulted run's exit status, message and resulting state tell the truth about each other.
+import re
+
 from fault_invariants import Problem
 
 # Syscalls on the plugin's connection: a fault there can lose the reply itself.
@@ -89,5 +91,47 @@ def judge_plugin(op, point, fault, reply, alive, mounts_state):
         if mounts_state == "new":
             p.append(Problem("failed-but-done", f"HTTP {reply.status} {reply.body[:160]!r} but the count changed"))
     elif alive and fault != "KILL" and point.name not in SOCKET_CALLS:
+        p.append(Problem("no-reply", f"no reply ({reply.error}) from a daemon that is still running"))
+    return p
+
+
+# One line of the Prometheus text format 0.0.4: a comment (# HELP, # TYPE, or any other), or a
+# sample: a metric name, labels, a value, and an optional timestamp.
+_SAMPLE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? '
+                     r'([-+]?([0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?|Inf)|NaN)( -?[0-9]+)?$')
+_TYPE = re.compile(r"^# TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram|summary|untyped)$")
+
+
+def exposition_problem(body):
+    """Why body is not a whole, valid exposition (text format 0.0.4), or None."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not UTF-8"
+    if not text.endswith("\n"):
+        return f"does not end with a newline: ...{text[-80:]!r}"
+    for line in text.splitlines():
+        if line.startswith("# TYPE") and not _TYPE.match(line):
+            return f"bad TYPE line {line[:120]!r}"
+        if line and not line.startswith("#") and not _SAMPLE.match(line):
+            return f"bad sample line {line[:120]!r}"
+    if "\nbuttervolume_requests_total" not in "\n" + text:
+        return "no buttervolume_requests_total series"
+    return None
+
+
+def judge_scrape(point, fault, reply, alive):
+    """Problems of one faulted scrape: a 200 is a valid exposition; an error status or a closed or
+    cut connection is a truthful failure; a wait past the deadline is not."""
+    p = []
+    if fault != "KILL" and not alive:
+        p.append(Problem("daemon-died", f"an injected {fault} took the daemon down"))
+    if reply.status == 200:
+        why = exposition_problem(reply.body)
+        if why:
+            p.append(Problem("bad-exposition", f"HTTP 200 but the body is no valid exposition: {why}"))
+    elif reply.status == 0 and reply.error == "timeout":
+        p.append(Problem("hang", "no reply and no close within the request deadline"))
+    elif reply.status == 0 and alive and fault != "KILL" and point.name not in SOCKET_CALLS:
         p.append(Problem("no-reply", f"no reply ({reply.error}) from a daemon that is still running"))
     return p

@@ -340,6 +340,17 @@ class PluginCall(Op):
         return "old" if mounts == self.before else "new" if mounts == self.after else "broken"
 
 
+class MetricsScrape(Op):
+    """GET /metrics on the daemon's TCP metrics port (fault_metrics): a read of counters, no change."""
+
+    kind = "metrics"
+
+    def setup(self, pool):
+        pool.must("create", "v")
+        pool.write("v", DATA_A)
+        return {}
+
+
 def all_ops():
     """Every operation, by name, in the order the suite runs them."""
     ops = [
@@ -355,5 +366,6 @@ def all_ops():
         Schedule("schedule-delete", ["snapshot", "delete", "v"], ""),
         PluginCall("plugin-mount", "/VolumeDriver.Mount", False),
         PluginCall("plugin-unmount", "/VolumeDriver.Unmount", True),
+        MetricsScrape("metrics-scrape"),
     ]
     return {op.name: op for op in ops}

@@ -32,9 +32,10 @@ def _wait(pred, timeout):
     return pred()
 
 
-def _workers(daemon):
+def _workers(daemon, exclude=()):
     """The idle worker threads (blocked in futex; not the main or the signal thread). More than one
-    when a connection came before the first worker was idle again; any of them may serve next."""
+    when a connection came before the first worker was idle again; any of them may serve next.
+    Those in exclude (another server's workers, also bv-http) must be idle too, and are left out."""
     found = []
 
     def idle():
@@ -44,8 +45,8 @@ def _workers(daemon):
         others = {t: nr for t, nr in daemon.threads().items()
                   if t != daemon.pid and nr not in (SYS_RT_SIGTIMEDWAIT, SYS_ACCEPT, SYS_ACCEPT4)
                   and daemon.thread_name(t) not in ("bv-watchdog", "bv-accept")}
-        found[:] = [t for t, nr in others.items() if nr == SYS_FUTEX]
-        return found and len(found) == len(others)
+        found[:] = [t for t, nr in others.items() if nr == SYS_FUTEX and t not in exclude]
+        return found and all(nr == SYS_FUTEX for nr in others.values())
     if not _wait(idle, 5):
         raise RuntimeError(f"no idle worker thread in the daemon: {daemon.threads()}")
     return found

@@ -4,8 +4,10 @@
                  [--cap N] [--known ITEMS] [--list] [-v] BUTTERVOLUME_BIN
 
 For each operation (create with each option, remove, snapshot, restore, clone, purge, rm, import,
-export, schedule add and delete, plugin Mount and Unmount) a counting run under strace finds the syscalls it makes, from
-its first touch of the pool root (what runs before that is the dynamic loader and libc start-up).
+export, schedule add and delete, plugin Mount and Unmount, a scrape of the TCP metrics port) a
+counting run under strace finds the syscalls it makes, from its first touch of the pool root (what
+runs before that is the dynamic loader and libc start-up; for plugin requests and scrapes, the
+daemon's worker thread serving it: fault_plugin, fault_metrics).
 Then for each of the points below, on a fresh pool:
   kill   SIGKILL at the entry of the syscall (strace -e inject=NAME:signal=KILL:when=K)
   error  the syscall fails with ENOSPC, EIO or EROFS (cycling; --all-errors: each of the three),
@@ -40,7 +42,11 @@ from btrfs_env import LoopBtrfs, Pool, run  # noqa: E402
 from fault_invariants import Problem, check_pool  # noqa: E402
 from fault_judge import judge_cli, scan_label  # noqa: E402
 from fault_ops import all_ops  # noqa: E402
+from fault_metrics import run_scrape  # noqa: E402
 from fault_plugin import run_request  # noqa: E402
+
+# The operations served by the daemon: faulted in its worker thread, not as a command.
+DAEMON_RUNNERS = {"plugin": run_request, "metrics": run_scrape}
 
 
 class Env:
@@ -87,8 +93,8 @@ def cli_run(env, op, point, fault):
 def count_points(env, op):
     """The undisturbed run: it must succeed and be seen as 'new'; a fresh pool must be 'old'."""
     trace = os.path.join(env.dir, f"{op.name}.trace")
-    if op.kind == "plugin":
-        problems = run_request(env, op, None, None, trace)
+    if op.kind in DAEMON_RUNNERS:
+        problems = DAEMON_RUNNERS[op.kind](env, op, None, None, trace)
         if problems:
             raise RuntimeError(f"{op.name}: the undisturbed request fails the checks: {problems[0]}")
         return fault_trace.parse(trace, busiest=True)
@@ -146,9 +152,9 @@ def run_op(env, op, args, known):
     todo, notes = plan(points, args)
     failures = known_hits = missed = 0
     for point, fault in todo:
-        if op.kind == "plugin":
+        if op.kind in DAEMON_RUNNERS:
             trace = os.path.join(env.dir, "run.trace")
-            problems = run_request(env, op, point, fault, trace)
+            problems = DAEMON_RUNNERS[op.kind](env, op, point, fault, trace)
             hit = fault_trace.landed(trace)
         else:
             problems, hit = cli_run(env, op, point, fault)

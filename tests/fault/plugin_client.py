@@ -54,6 +54,38 @@ def post(sock_path, endpoint, body, timeout=10.0):
     return Reply(int(head[9:12]), rest)
 
 
+def get_tcp(port, path="/metrics", timeout=10.0):
+    """GET path on 127.0.0.1:port as Prometheus does. Status 0 when no whole reply came: closed or
+    reset before the head, a body short of its Content-Length (a cut reply), or timed out (error
+    "timeout")."""
+    raw = b""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(("127.0.0.1", port))
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: Prometheus/2.45.0\r\n"
+                  f"Accept: text/plain;version=0.0.4\r\nConnection: close\r\n\r\n".encode())
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            raw += chunk
+    except socket.timeout:
+        return Reply(0, raw, "timeout")
+    except OSError as e:
+        return Reply(0, raw, f"{type(e).__name__}: {e}")
+    finally:
+        s.close()
+    head, sep, rest = raw.partition(b"\r\n\r\n")
+    if not sep or not head.startswith(b"HTTP/1.1 "):
+        return Reply(0, raw, "no HTTP reply")
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit() and len(rest) < int(value):
+            return Reply(0, raw, f"cut: {len(rest)} of {int(value)} bytes of the body")
+    return Reply(int(head[9:12]), rest)
+
+
 class Daemon:
     """`buttervolume --root ROOT run --socket SOCK [EXTRA...]`, stderr to a log file beside the socket."""
 
