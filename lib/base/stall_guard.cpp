@@ -12,7 +12,13 @@
 namespace buttervolume {
 
 StallGuard::StallGuard(ChildProcess& child, StallBound bound, int signal, std::function<std::uint64_t()> moved)
-    : child_(child), bound_(bound), signal_(signal), moved_(std::move(moved))
+    : StallGuard([&child](int s) { child.kill(s); }, bound, signal, std::move(moved))
+{
+}
+
+StallGuard::StallGuard(std::function<void(int)> stop, StallBound bound, int signal,
+                       std::function<std::uint64_t()> moved)
+    : stop_with_(std::move(stop)), bound_(bound), signal_(signal), moved_(std::move(moved))
 {
     if (bound_.timeout.count() <= 0)
         return;
@@ -61,11 +67,11 @@ void StallGuard::watch()
         } else if (now - last >= timeout) {
             // Set before the signal: whoever sees the pipes end reads fired() true.
             fired_ = true;
-            child_.kill(signal_);
+            stop_with_(signal_);
             // A child that cleans up on SIGTERM (rsync removes its temporary file) gets a
             // moment for it; one that does not end is killed (a no-op once it was reaped).
             if (!wake_.wait_for(lock, std::chrono::seconds(3), [this] { return stop_; }))
-                child_.kill(SIGKILL);
+                stop_with_(SIGKILL);
             return;
         }
     }

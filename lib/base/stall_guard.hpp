@@ -25,7 +25,7 @@ struct StallBound {
     std::chrono::seconds setup{0};
 };
 
-/// Watches a transfer carried by child. Once the timeout passes without progress, sends the
+/// Watches a transfer carried by child (or by this process). Once the timeout passes without progress, sends the
 /// child `signal` (then SIGKILL if it still runs a few seconds later), which ends every read
 /// and write on its pipes, and fired() becomes true. Progress is a call to progress(), or a
 /// change in what `moved` returns (sampled at most once a second, for a child whose bytes we
@@ -35,6 +35,10 @@ class StallGuard {
 public:
     /// Starts watching; throws Error when the watching thread cannot be started.
     StallGuard(ChildProcess& child, StallBound bound, int signal = SIGKILL,
+               std::function<std::uint64_t()> moved = {});
+    /// Watches a transfer this process carries itself: on a stall, stop(signal) is called,
+    /// then stop(SIGKILL) a few seconds later if the guard still lives.
+    StallGuard(std::function<void(int)> stop, StallBound bound, int signal = SIGTERM,
                std::function<std::uint64_t()> moved = {});
     ~StallGuard();
     StallGuard(const StallGuard&) = delete;
@@ -49,7 +53,7 @@ public:
 private:
     void watch();
 
-    ChildProcess& child_;
+    std::function<void(int)> stop_with_;
     StallBound bound_;
     int signal_;
     std::function<std::uint64_t()> moved_;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Remote: HOST parsing, the settings' order of precedence, and the ssh command line.
 #include "model/host_spec.hpp"
+#include "session.hpp"
 
 #include <buttervolume/pool.hpp>
 #include <buttervolume/replication.hpp>
@@ -110,6 +111,15 @@ std::optional<std::chrono::seconds> configured_stall_timeout(const PoolPaths& pa
 }
 
 } // namespace
+
+namespace replication {
+
+StallBound serve_stall_bound(const PoolPaths& paths)
+{
+    return {configured_stall_timeout(paths).value_or(default_stall_timeout), std::chrono::seconds(0)};
+}
+
+} // namespace replication
 
 RemoteSettings resolve_remote_settings(RemoteSettings flags, const PoolPaths& paths)
 {

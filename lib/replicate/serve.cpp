@@ -6,6 +6,7 @@
 #include "guarded_receive.hpp"
 #include "listing.hpp"
 #include "serve_command.hpp"
+#include "session.hpp"
 
 #include <buttervolume/error.hpp>
 #include <buttervolume/replication.hpp>
@@ -16,10 +17,12 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <optional>
 #include <chrono>
 #include <thread>
 #include <cstdlib>
@@ -70,12 +73,32 @@ void check_volume(const replication::ServeRequest& req, const SnapshotName& sn)
                                           req.volume));
 }
 
-int run_request(Pool& pool, const replication::ServeRequest& req, int in_fd, int out_fd, int err_fd)
+// A peer that stops sending or reading (its sshd still answers keep-alives) would hold this
+// session, its process and a hidden subvolume for good. On a stall the guard stops the request
+// as sshd's SIGTERM does (a receive removes what it made); a request stuck in a write that
+// does not end is then killed, and the next open of the pool removes what it left.
+StallBound serve_bound(const PoolPaths& paths, const replication::ServeRequest& req)
+{
+    using replication::Verb;
+    bool streams = req.verb == Verb::Receive || req.verb == Verb::BtrfsReceive || req.verb == Verb::Send;
+    return streams ? replication::serve_stall_bound(paths) : StallBound{};
+}
+
+std::string stall_text(std::chrono::seconds bound)
+{
+    return fmt::format("no progress for {} s (the other host stopped sending or reading; BUTTERVOLUME_STALL_TIMEOUT "
+                       "or config.ini STALL_TIMEOUT sets the bound)",
+                       bound.count());
+}
+
+int run_request(Pool& pool, const replication::ServeRequest& req, StallGuard& guard, int in_fd, int out_fd,
+                int err_fd)
 {
     using replication::Verb;
     const PoolPaths& paths = pool.paths();
     ReceiveOptions ropts;
     ropts.cancel = [] { return stop_requested.load(); };
+    ropts.progress = replication::marking(guard, {});
     // The floor snapshot jobs keep (MIN_FREE): a few bytes of stream can ask for gigabytes.
     if (req.verb == Verb::Receive || req.verb == Verb::BtrfsReceive)
         ropts.min_free_percent = load_settings(paths).min_free_percent;
@@ -104,6 +127,7 @@ int run_request(Pool& pool, const replication::ServeRequest& req, int in_fd, int
                 throw NotFound(fmt::format("no snapshot '{}' here", *n));
         }
         sopts.parent = req.parent;
+        sopts.progress = replication::marking(guard, {});
         pool.send(req.snapshot, out_fd, sopts);
         return 0;
     }
@@ -113,7 +137,11 @@ int run_request(Pool& pool, const replication::ServeRequest& req, int in_fd, int
         // The stream layer widens the pipes of our own streams; rsync's go past it.
         widen_pipe(in_fd);
         widen_pipe(out_fd);
-        ChildProcess rsync(req.argv, Stdio::Inherit, Stdio::Inherit,
+        // rsync's own bound on a peer that moves nothing (the sender's I/O timeout), as ours.
+        std::vector<std::string> argv = req.argv;
+        if (auto bound = replication::serve_stall_bound(paths).timeout; bound.count() > 0)
+            argv.insert(argv.begin() + 4, fmt::format("--timeout={}", bound.count()));
+        ChildProcess rsync(argv, Stdio::Inherit, Stdio::Inherit,
                                       Stdio::Inherit, in_fd, out_fd);
         return rsync.wait();
     }
@@ -156,15 +184,29 @@ int serve_ssh(const PoolPaths& paths, std::string_view command, int in_fd, int o
         write_all(err_fd, fmt::format("buttervolume serve-ssh: refused: {}\n", e.what()));
         return 1;
     }
+    std::optional<StallGuard> guard;
     try {
         Pool pool(paths);
-        int rc = run_request(pool, req, in_fd, out_fd, err_fd);
+        pthread_t serving = ::pthread_self();
+        auto bound = serve_bound(paths, req);
+        guard.emplace(
+            [&, serving, bound](int signal) {
+                if (signal == SIGKILL) { // still stuck (in a write that EINTR does not end)
+                    log_request(paths, "killed", command, stall_text(bound.timeout));
+                    ::kill(::getpid(), SIGKILL);
+                }
+                ::pthread_kill(serving, signal);
+            },
+            bound);
+        int rc = run_request(pool, req, *guard, in_fd, out_fd, err_fd);
         log_request(paths, rc == 0 ? "done" : fmt::format("exit {}", rc), command, "");
         return rc;
     } catch (const std::exception& e) {
-        log_request(paths, "failed", command, e.what());
+        std::string why = guard && guard->fired() ? fmt::format("{}: {}", stall_text(guard->timeout()), e.what())
+                                                  : std::string(e.what());
+        log_request(paths, "failed", command, why);
         try {
-            write_all(err_fd, fmt::format("buttervolume serve-ssh: {}\n", e.what()));
+            write_all(err_fd, fmt::format("buttervolume serve-ssh: {}\n", why));
         } catch (...) {
         }
         return 1;

@@ -29,6 +29,11 @@ std::string describe_failure(int status, std::string_view error_text);
 /// its first window longer by ssh's connect timeout.
 StallBound stall_bound(const Remote& remote);
 
+/// The bound a serving end (serve-ssh) keeps on a peer that moves nothing: the same setting
+/// as a sender's (BUTTERVOLUME_STALL_TIMEOUT, config.ini STALL_TIMEOUT, default_stall_timeout).
+/// Throws InvalidArgument for a bad value.
+StallBound serve_stall_bound(const PoolPaths& paths);
+
 /// "no progress for N s (...)": why a transfer the guard stopped failed.
 std::string stall_message(const StallGuard& guard);
 
