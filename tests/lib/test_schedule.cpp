@@ -96,18 +96,16 @@ TEST_CASE("schedule: bad volume names and Active values are refused by line", "[
 TEST_CASE("schedule: 30,000 jobs are read and written back whole, a repeated one once", "[schedule]")
 {
     // Issue 29: reading took 20 s at 30,000 jobs (each line was compared with every job read
-    // before it). The bound is twenty times what a linear read takes on a loaded CI machine
-    // with the sanitizers, and a tenth of what the quadratic one took.
+    // before it), minutes in this -O0 build: past the unit suite's time limit. No timing check
+    // here (bench/schedule_file.sh measures it, side by side).
     constexpr int n = 30'000;
     std::string text;
     for (int i = 0; i < n; ++i)
         text += fmt::format("v{},snapshot,{},True\n", i, 60 + i % 7);
     text += "v7,snapshot,5,False\n";
-    const auto t0 = std::chrono::steady_clock::now();
     Schedule s = parse_schedule(text);
     std::string written = format_schedule(s);
     Schedule again = parse_schedule(written);
-    const auto took = std::chrono::steady_clock::now() - t0;
     REQUIRE(s.jobs.size() == n);
     CHECK(s.warnings.size() == 1);
     CHECK(s.jobs.front().volume == "v0");
@@ -118,5 +116,4 @@ TEST_CASE("schedule: 30,000 jobs are read and written back whole, a repeated one
     CHECK(s.jobs[7].volume == "v8");
     CHECK(again.jobs.size() == n);
     CHECK(format_schedule(again) == written);
-    CHECK(took < std::chrono::seconds(2));
 }
